@@ -1,0 +1,23 @@
+import type { ImageRecord } from '../core/image-list.js';
+import type { ActivityDeps } from './deps.js';
+import { storeKeys } from './result-store.js';
+
+/**
+ * Gives every unique image of the run to exactly one release, the first that
+ * lists it, so an image shared by several release lines is scanned once.
+ * Deterministic: a retry writes the same assignment.
+ */
+export function createAssignScans(deps: ActivityDeps) {
+  return async function assignScans(input: { runKey: string; releases: string[] }): Promise<Record<string, number>> {
+    const taken = new Set<string>();
+    const counts: Record<string, number> = {};
+    for (const release of input.releases) {
+      const records = (await deps.store.readJson<ImageRecord[]>(storeKeys.images(input.runKey, release))) ?? [];
+      const mine = records.filter((r) => !taken.has(r.canonical));
+      mine.forEach((r) => taken.add(r.canonical));
+      await deps.store.writeJson(storeKeys.assigned(input.runKey, release), mine);
+      counts[release] = mine.length;
+    }
+    return counts;
+  };
+}

@@ -1,0 +1,23 @@
+import type { ResultStore } from './result-store.js';
+
+export interface TrivySettings {
+  bin: string;
+  cacheDir: string;
+  timeoutSeconds: number;
+  /** Empty means every severity, including UNKNOWN. */
+  severities: string[];
+  /** Trivy server URL: scans go to it and the local DB is not used. */
+  server?: string;
+  /** How long a rate-limited scan waits before its next attempt. */
+  rateLimitBackoffSeconds: number;
+  heartbeatSeconds: number;
+}
+
+/** Everything activities need, built once by the worker (or a test) and handed in. */
+export interface ActivityDeps {
+  store: ResultStore;
+  reportsDir: string;
+  trivy: TrivySettings;
+  /** `owner/name` the issue plan is for; applied only when a GitHub client is given. */
+  issueRepository?: string;
+}

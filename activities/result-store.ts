@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/**
+ * The claim-check store: activities leave large data here and hand each other
+ * keys. Local directory by default; any shared volume works for many workers.
+ * Writes go through a temporary file and a rename, so a killed worker never
+ * leaves half a file for another worker to read.
+ */
+export class ResultStore {
+  constructor(readonly root: string) {}
+
+  path(key: string): string {
+    return join(this.root, key);
+  }
+
+  async writeJson(key: string, value: unknown): Promise<void> {
+    await writeFileAtomic(this.path(key), JSON.stringify(value));
+  }
+
+  async readJson<T>(key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.path(key), 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}
+
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** Keeps a name readable in a path while making it unique and safe. */
+export function safeName(name: string): string {
+  const readable = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${readable}-${hash}`;
+}
+
+/** Key scheme: everything of one run under its run key, results by (run, image). */
+export const storeKeys = {
+  images: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/images.json`,
+  assigned: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/assigned.json`,
+  report: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/report.json`,
+  result: (runKey: string, canonicalImage: string) => `runs/${safeName(runKey)}/results/${safeName(canonicalImage)}.json`,
+};

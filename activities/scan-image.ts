@@ -1,0 +1,120 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { classifyTrivyFailure, type ScanFailure } from '../core/failures.js';
+import { countBySeverity } from '../core/finding.js';
+import type { ImageRecord } from '../core/image-list.js';
+import type { ImageScan, ScanSummary } from '../core/scan.js';
+import { parseTrivyReport, UnparsableReportError } from '../core/trivy-report.js';
+import type { ActivityDeps, TrivySettings } from './deps.js';
+import { storeKeys } from './result-store.js';
+import { runTrivy, ScannerNotInstalledError } from './trivy.js';
+
+export interface ScanImageInput {
+  runKey: string;
+  release: string;
+  /** Position in the release's scan assignment; the image itself is read from the store. */
+  index: number;
+}
+
+export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string): string[] {
+  const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
+  args.push('--cache-dir', settings.cacheDir);
+  if (settings.server) {
+    args.push('--server', settings.server);
+  } else {
+    // The DB was downloaded once for the run; a memory cache backend keeps concurrent
+    // scans off the shared cache's file lock.
+    args.push('--skip-db-update', '--cache-backend', 'memory');
+  }
+  if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
+  if (image.windows) args.push('--platform', 'windows/amd64');
+  args.push(image.image);
+  return args;
+}
+
+function summarize(scan: ImageScan, resultKey: string): ScanSummary {
+  return { image: scan.image, resultKey, outcome: scan.outcome, counts: countBySeverity(scan.findings) };
+}
+
+export function createScanImage(deps: ActivityDeps) {
+  const assignments = new Map<string, ImageRecord[]>();
+
+  async function assignedImage(input: ScanImageInput): Promise<ImageRecord> {
+    const key = storeKeys.assigned(input.runKey, input.release);
+    let assigned = assignments.get(key);
+    if (!assigned) {
+      assigned = (await deps.store.readJson<ImageRecord[]>(key)) ?? [];
+      if (assignments.size > 32) assignments.clear();
+      assignments.set(key, assigned);
+    }
+    const record = assigned[input.index];
+    if (!record) {
+      throw ApplicationFailure.create({
+        type: 'ScanAssignmentMissing',
+        message: `release ${input.release} has no image #${input.index} assigned in run ${input.runKey}`,
+        nonRetryable: true,
+      });
+    }
+    return record;
+  }
+
+  return async function scanImage(input: ScanImageInput): Promise<ScanSummary> {
+    const ctx = Context.current();
+    const record = await assignedImage(input);
+    const resultKey = storeKeys.result(input.runKey, record.canonical);
+    // A retry after a lost completion finds the result already stored: never scan twice in a run.
+    const stored = await deps.store.readJson<ImageScan>(resultKey);
+    if (stored && stored.outcome !== 'failed') return summarize(stored, resultKey);
+
+    ctx.heartbeat({ image: record.image });
+    const workDir = await mkdtemp(join(tmpdir(), 'image-scanning-'));
+    const outputFile = join(workDir, 'report.json');
+    let failure: ScanFailure | undefined;
+    let scan: ImageScan | undefined;
+    try {
+      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile), {
+        timeoutMs: (deps.trivy.timeoutSeconds + 30) * 1000,
+        signal: ctx.cancellationSignal,
+        onTick: () => ctx.heartbeat({ image: record.image }),
+        tickMs: deps.trivy.heartbeatSeconds * 1000,
+      });
+      if (run.timedOut) {
+        failure = { type: 'ScanTimeout', permanent: false, summary: `scan of ${record.image} exceeded ${deps.trivy.timeoutSeconds}s and was killed` };
+      } else if (run.exitCode !== 0) {
+        failure = classifyTrivyFailure(run.stderr || `exit code ${run.exitCode ?? run.signal}`);
+      } else {
+        const text = await readFile(outputFile, 'utf8').catch(() => run.stdout);
+        try {
+          scan = parseTrivyReport(text, record.image);
+        } catch (error) {
+          if (!(error instanceof UnparsableReportError)) throw error;
+          failure = { type: 'UnparsableReport', permanent: true, summary: error.message };
+        }
+      }
+    } catch (error) {
+      if (error instanceof ScannerNotInstalledError) {
+        throw ApplicationFailure.create({ type: 'ScannerNotInstalled', message: error.message, nonRetryable: true });
+      }
+      throw error;
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+
+    if (failure) {
+      const failed: ImageScan = { image: record.image, outcome: 'failed', osScanned: false, findings: [], failure };
+      await deps.store.writeJson(resultKey, failed);
+      throw ApplicationFailure.create({
+        type: failure.type,
+        message: `${record.image}: ${failure.summary}`,
+        nonRetryable: failure.permanent,
+        // Registries count pulls per hours; retrying in seconds only burns attempts.
+        nextRetryDelay: failure.type === 'RegistryRateLimited' ? `${deps.trivy.rateLimitBackoffSeconds}s` : undefined,
+      });
+    }
+    await deps.store.writeJson(resultKey, scan);
+    return summarize(scan!, resultKey);
+  };
+}

@@ -1,0 +1,86 @@
+import { NativeConnection } from '@temporalio/worker';
+import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
+import { createWorker, depsFromConfig } from '../worker/worker.js';
+import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
+import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
+import { paths } from './paths.js';
+import { followRun, formatRunSummary, runFailed, startRun } from './scan.js';
+import { findTemporalCli } from './temporal-cli.js';
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function isLocal(address: string): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(address);
+}
+
+/** Makes sure a Temporal server answers; starts the embedded dev server (SQLite under .data/) when a local one does not. */
+export async function ensureServer(address: string): Promise<void> {
+  if (await serverAnswers(address)) return;
+  if (!isLocal(address)) throw new Error(`no Temporal server answers at ${address} (TEMPORAL_ADDRESS)`);
+  const cli = await findTemporalCli({ install: true, log });
+  const port = Number(address.split(':').pop());
+  log(`starting the Temporal dev server on ${address} (database ${paths.devServerDb}, log ${paths.devServerLog})`);
+  const child = startDevServer({ cli, dbFile: paths.devServerDb, port, uiPort: port + 1000, detached: true });
+  await waitForServer(address, 90_000, child);
+  log(`the dev server keeps running for the Web UI; stop it with: kill ${child.pid}`);
+}
+
+/** `run`: the embedded one-shot. Server if needed, an in-process worker, the run, a progress bar, the outputs. */
+export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurrency?: number }): Promise<number> {
+  const env = loadEnvConfig();
+  const input = await runInputFrom(flags, flags.concurrency ? { maxConcurrentScans: flags.concurrency } : {});
+  const deps = depsFromConfig(flags.out ? { ...env, IMAGE_SCANNING_REPORTS_DIR: flags.out } : env);
+  const { address, namespace, options } = connectConfig();
+  await ensureServer(address);
+  const nativeConnection = await NativeConnection.connect(options);
+  const { client, connection } = await connectClient();
+  try {
+    await ensureSearchAttributes(connection, namespace);
+    const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue: env.TEMPORAL_TASK_QUEUE, deps, maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES });
+    const summary = await worker.runUntil(async () => {
+      const handle = await startRun(client, input, { taskQueue: env.TEMPORAL_TASK_QUEUE });
+      log(`run ${handle.workflowId}: ${webUiUrl(namespace, handle.workflowId)}`);
+      return followRun(handle);
+    });
+    console.log(formatRunSummary(summary));
+    console.log(`Web UI: ${webUiUrl(namespace)}`);
+    return runFailed(summary) ? 1 : 0;
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+  }
+}
+
+/** `worker`: a long-running worker on the task queue; SIGINT/SIGTERM shut it down gracefully. */
+export async function runWorker(): Promise<number> {
+  const env = loadEnvConfig();
+  const { namespace, options } = connectConfig();
+  const nativeConnection = await NativeConnection.connect(options);
+  const { connection } = await connectClient();
+  await ensureSearchAttributes(connection, namespace);
+  await connection.close();
+  const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue: env.TEMPORAL_TASK_QUEUE, deps: depsFromConfig(env), maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES });
+  log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} in namespace ${namespace}`);
+  await worker.run();
+  await nativeConnection.close();
+  return 0;
+}
+
+/** `scan`: start a run on a running cluster (workers elsewhere) and optionally follow it. */
+export async function startScan(flags: ReleaseFlags & { follow?: boolean }): Promise<number> {
+  const env = loadEnvConfig();
+  const input = await runInputFrom(flags);
+  const { client, connection, namespace } = await connectClient();
+  try {
+    const handle = await startRun(client, input, { taskQueue: env.TEMPORAL_TASK_QUEUE });
+    console.log(`started ${handle.workflowId}: ${webUiUrl(namespace, handle.workflowId)}`);
+    if (!flags.follow) return 0;
+    const summary = await followRun(handle);
+    console.log(formatRunSummary(summary));
+    return runFailed(summary) ? 1 : 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+export { ensureSearchAttributes };

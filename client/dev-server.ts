@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { Connection } from '@temporalio/client';
+import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
+import { paths } from './paths.js';
+
+export interface DevServerOptions {
+  cli: string;
+  /** SQLite file; the embedded default keeps history across restarts. */
+  dbFile?: string;
+  ip?: string;
+  port?: number;
+  uiPort?: number;
+  /** Keep running after this process exits (so the Web UI link stays valid). */
+  detached?: boolean;
+  stdio?: 'inherit' | 'log';
+}
+
+export function devServerArgs(options: DevServerOptions): string[] {
+  const args = ['server', 'start-dev', '--ip', options.ip ?? '127.0.0.1', '--port', String(options.port ?? 7233), '--ui-port', String(options.uiPort ?? 8233)];
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  args.push('--search-attribute', `${RELEASE_SEARCH_ATTRIBUTE}=KeywordList`, '--log-level', 'warn');
+  return args;
+}
+
+export function startDevServer(options: DevServerOptions): ChildProcess {
+  mkdirSync(paths.data, { recursive: true });
+  const stdio = options.stdio === 'inherit' ? 'inherit' : ['ignore', openSync(paths.devServerLog, 'a'), openSync(paths.devServerLog, 'a')];
+  const child = spawn(options.cli, devServerArgs(options), { stdio: stdio as never, detached: options.detached ?? false });
+  if (options.detached) child.unref();
+  return child;
+}
+
+/** True when a Temporal frontend answers at `address` within `timeoutMs`. */
+export async function serverAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    try {
+      await connection.workflowService.getSystemInfo({}, );
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+export async function waitForServer(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`the Temporal dev server exited with code ${child.exitCode}; see ${paths.devServerLog}`);
+    if (await serverAnswers(address, 1000)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs / 1000}s; see ${paths.devServerLog}`);
+}

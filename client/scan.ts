@@ -1,0 +1,90 @@
+import { SingleBar, Presets } from 'cli-progress';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { RunSummary, ScanReleasesInput } from '../core/run.js';
+import { RELEASE_SEARCH_KEY, runProgressQuery, TASK_QUEUE, type RunProgress } from '../workflows/messages.js';
+import { scanReleases } from '../workflows/scan-releases.js';
+
+export function newRunId(input: ScanReleasesInput): string {
+  const names = input.releases.map((r) => r.name).join('+');
+  return `scan-${names.slice(0, 80)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+}
+
+export async function startRun(client: Client, input: ScanReleasesInput, options: { taskQueue?: string; workflowId?: string } = {}): Promise<WorkflowHandle<typeof scanReleases>> {
+  return client.workflow.start(scanReleases, {
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowId: options.workflowId ?? newRunId(input),
+    args: [input],
+    typedSearchAttributes: [{ key: RELEASE_SEARCH_KEY, value: input.releases.map((r) => r.name) }],
+    staticSummary: `CVE scan of ${input.releases.map((r) => r.name).join(', ')}`,
+  });
+}
+
+/** Polls the run's `progress` query about once a second and draws a bar until the run ends. */
+export async function followRun(handle: WorkflowHandle<typeof scanReleases>, stream: NodeJS.WriteStream = process.stderr): Promise<RunSummary> {
+  const bar = new SingleBar(
+    { stream, format: '{phase} |{bar}| {value}/{total} images scanned or failed | {failed} failed | {inFlight} in flight', hideCursor: true, noTTYOutput: false },
+    Presets.shades_classic,
+  );
+  let started = false;
+  let done = false;
+  const result = handle.result().finally(() => {
+    done = true;
+  });
+  const draw = (p: RunProgress) => {
+    const payload = { phase: p.phase.padEnd(18), failed: p.failed, inFlight: p.inFlight };
+    const finished = p.done + p.failed;
+    if (!started) {
+      bar.start(Math.max(p.assigned, 1), finished, payload);
+      started = true;
+    }
+    bar.setTotal(Math.max(p.assigned, 1));
+    bar.update(finished, payload);
+  };
+  try {
+    while (!done) {
+      try {
+        draw(await handle.query(runProgressQuery));
+      } catch {
+        // The run may not have processed its first task yet.
+      }
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+    }
+    try {
+      draw(await handle.query(runProgressQuery));
+    } catch {
+      // Queries after completion need a worker; the result is what matters.
+    }
+  } finally {
+    if (started) bar.stop();
+  }
+  return result;
+}
+
+export function describeRunFailure(error: unknown): string {
+  if (error instanceof WorkflowFailedError) return `the run failed: ${error.cause?.message ?? error.message}`;
+  return (error as Error).message;
+}
+
+/** What a person needs after a run: where the outputs are and what failed. */
+export function formatRunSummary(summary: RunSummary): string {
+  const lines: string[] = [];
+  for (const r of summary.releases) {
+    if (r.status === 'failed') {
+      lines.push(`release ${r.release}: FAILED: ${r.error}`);
+      continue;
+    }
+    const res = r.result!;
+    lines.push(
+      `release ${r.release}: ${res.total} images, ${res.scanned} scanned here (${res.total - res.assigned} shared with another release), ${res.failed} failed scans` +
+        (res.report ? `, ${res.report.findings} findings; CSV ${res.report.csvPath}` : ''),
+    );
+    for (const sample of res.failedSample.slice(0, 5)) lines.push(`  failed: ${sample}`);
+  }
+  if (summary.issues) lines.push(`issues: ${summary.issues.create} to create, ${summary.issues.update} to update, ${summary.issues.close} to close; plan ${summary.issues.planPath}`);
+  if (summary.sitePath) lines.push(`site: ${summary.sitePath}`);
+  return lines.join('\n');
+}
+
+export function runFailed(summary: RunSummary): boolean {
+  return summary.releases.some((r) => r.status === 'failed');
+}

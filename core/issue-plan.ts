@@ -1,0 +1,266 @@
+import { countBySeverity, severityRank, type Severity, type SeverityCounts } from './finding.js';
+import { renderIssueBody, readIssueMarker, type IssueBodyOptions } from './render/markdown.js';
+import type { ReleaseReport } from './triage.js';
+
+export const ISSUE_TITLE_PREFIX = '[CVE Report]: ';
+export const LABEL_CVE_REPORT = 'cve-report';
+export const LABEL_CRITICAL = 'critical-cves';
+export const LABEL_MIRRORED = 'mirrored-image';
+export const LABEL_WINDOWS = 'windows';
+export const RELEASE_LABEL_PREFIX = 'release/';
+export const PROJECT_LABEL_PREFIX = 'project/';
+/** GitHub's limit on a label name. */
+const LABEL_MAX = 50;
+
+export interface IssueFinding {
+  vulnerabilityId: string;
+  severity: Severity;
+  packageName: string;
+  installedVersion: string;
+  fixedVersion: string;
+  title: string;
+  url: string;
+}
+
+export interface DesiredIssue {
+  image: string;
+  title: string;
+  labels: string[];
+  findings: IssueFinding[];
+  counts: SeverityCounts;
+  /** Findings ignored in every release that contains the image, left out of the table. */
+  ignored: number;
+  releases: string[];
+  projects: string[];
+}
+
+export interface DesiredIssues {
+  open: DesiredIssue[];
+  /** Scanned successfully this run and nothing left to report. */
+  resolved: string[];
+  /** Scan failed this run: their issues are left exactly as they are. */
+  held: string[];
+  releases: string[];
+}
+
+export interface ExistingIssue {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  labels: string[];
+}
+
+export type IssueChange =
+  | { action: 'create'; image: string; title: string; body: string; labels: string[] }
+  | { action: 'update'; number: number; image: string; title: string; body: string; labels: string[]; reopen: boolean }
+  | { action: 'close'; number: number; image: string; comment: string };
+
+export interface IssuePlan {
+  changes: IssueChange[];
+  unchanged: number;
+  held: string[];
+  /** Every label the plan puts on an issue; missing ones are created before applying. */
+  labels: string[];
+}
+
+export function issueTitle(image: string): string {
+  return `${ISSUE_TITLE_PREFIX}${image}`;
+}
+
+/** `rancher-monitoring:16.6.0` is one project whatever its chart version. */
+export function projectLabel(project: string): string {
+  return `${PROJECT_LABEL_PREFIX}${project.split(':')[0]}`.slice(0, LABEL_MAX);
+}
+
+export function releaseLabel(release: string): string {
+  return `${RELEASE_LABEL_PREFIX}${release}`.slice(0, LABEL_MAX);
+}
+
+export function isOwnedLabel(label: string): boolean {
+  return (
+    [LABEL_CVE_REPORT, LABEL_CRITICAL, LABEL_MIRRORED, LABEL_WINDOWS].includes(label) ||
+    label.startsWith(RELEASE_LABEL_PREFIX) ||
+    label.startsWith(PROJECT_LABEL_PREFIX)
+  );
+}
+
+interface ImageAcc {
+  releases: Set<string>;
+  projects: Set<string>;
+  mirrored: boolean;
+  windows: boolean;
+  failed: boolean;
+  /** finding key → (finding, ignored in every release seen so far) */
+  findings: Map<string, { finding: IssueFinding; ignoredEverywhere: boolean }>;
+}
+
+/** Builds the issue every image should have, across all releases of the run. */
+export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
+  const images = new Map<string, ImageAcc>();
+  const acc = (image: string): ImageAcc => {
+    let a = images.get(image);
+    if (!a) {
+      a = { releases: new Set(), projects: new Set(), mirrored: false, windows: false, failed: false, findings: new Map() };
+      images.set(image, a);
+    }
+    return a;
+  };
+  for (const report of reports) {
+    for (const record of report.images.records) {
+      const a = acc(record.image);
+      a.releases.add(report.release);
+      record.projects.forEach((p) => a.projects.add(p));
+      a.mirrored ||= record.mirrored;
+      a.windows ||= record.windows;
+    }
+    for (const failed of report.images.failed) acc(failed.image).failed = true;
+    for (const row of report.rows) {
+      const a = acc(row.image);
+      const key = `${row.vulnerabilityId}\u0000${row.packageName}\u0000${row.installedVersion}`;
+      const seen = a.findings.get(key);
+      if (seen) {
+        seen.ignoredEverywhere &&= row.ignored;
+      } else {
+        a.findings.set(key, {
+          finding: {
+            vulnerabilityId: row.vulnerabilityId,
+            severity: row.severity,
+            packageName: row.packageName,
+            installedVersion: row.installedVersion,
+            fixedVersion: row.fixedVersion,
+            title: row.title,
+            url: row.url,
+          },
+          ignoredEverywhere: row.ignored,
+        });
+      }
+    }
+  }
+  const open: DesiredIssue[] = [];
+  const resolved: string[] = [];
+  const held: string[] = [];
+  for (const [image, a] of [...images].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    if (a.failed) {
+      held.push(image);
+      continue;
+    }
+    const shown = [...a.findings.values()].filter((f) => !f.ignoredEverywhere).map((f) => f.finding);
+    if (shown.length === 0) {
+      resolved.push(image);
+      continue;
+    }
+    shown.sort(
+      (x, y) =>
+        severityRank(x.severity) - severityRank(y.severity) ||
+        (x.vulnerabilityId < y.vulnerabilityId ? -1 : x.vulnerabilityId > y.vulnerabilityId ? 1 : 0) ||
+        (x.packageName < y.packageName ? -1 : x.packageName > y.packageName ? 1 : 0),
+    );
+    const counts = countBySeverity(shown);
+    const releases = [...a.releases].sort();
+    const projects = [...a.projects].sort();
+    const labels = new Set<string>([LABEL_CVE_REPORT]);
+    if (counts.CRITICAL > 0) labels.add(LABEL_CRITICAL);
+    releases.forEach((r) => labels.add(releaseLabel(r)));
+    projects.forEach((p) => labels.add(projectLabel(p)));
+    if (a.mirrored) labels.add(LABEL_MIRRORED);
+    if (a.windows) labels.add(LABEL_WINDOWS);
+    open.push({
+      image,
+      title: issueTitle(image),
+      labels: [...labels].sort(),
+      findings: shown,
+      counts,
+      ignored: a.findings.size - shown.length,
+      releases,
+      projects,
+    });
+  }
+  return { open, resolved, held, releases: reports.map((r) => r.release).sort() };
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  const x = [...new Set(a)].sort();
+  const y = [...new Set(b)].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/** Finds each image's existing issue: by hidden marker first, then by the legacy title. */
+export function indexExistingIssues(existing: ExistingIssue[]): Map<string, ExistingIssue> {
+  const byImage = new Map<string, ExistingIssue>();
+  const better = (a: ExistingIssue, b: ExistingIssue) =>
+    a.state !== b.state ? (a.state === 'open' ? a : b) : a.number < b.number ? a : b;
+  const put = (image: string, issue: ExistingIssue) => {
+    const current = byImage.get(image);
+    byImage.set(image, current ? better(current, issue) : issue);
+  };
+  for (const issue of existing) {
+    const marked = readIssueMarker(issue.body);
+    if (marked) put(marked, issue);
+  }
+  for (const issue of existing) {
+    if (readIssueMarker(issue.body) || !issue.title.startsWith(ISSUE_TITLE_PREFIX)) continue;
+    const image = issue.title.slice(ISSUE_TITLE_PREFIX.length).trim();
+    if (!byImage.has(image)) put(image, issue);
+  }
+  return byImage;
+}
+
+/**
+ * Decides the fewest changes that make GitHub match the desired state.
+ * Held images (failed scans) are never touched, and an issue is closed for
+ * leaving the scanned releases only when every release it is labelled with was scanned.
+ */
+export function planIssueChanges(desired: DesiredIssues, existing: ExistingIssue[], bodyOptions: IssueBodyOptions = {}): IssuePlan {
+  const byImage = indexExistingIssues(existing);
+  const changes: IssueChange[] = [];
+  let unchanged = 0;
+  const labels = new Set<string>();
+  const handled = new Set<string>(desired.held);
+
+  for (const issue of desired.open) {
+    handled.add(issue.image);
+    const body = renderIssueBody(issue, bodyOptions);
+    const current = byImage.get(issue.image);
+    issue.labels.forEach((l) => labels.add(l));
+    if (!current) {
+      changes.push({ action: 'create', image: issue.image, title: issue.title, body, labels: issue.labels });
+      continue;
+    }
+    const foreign = current.labels.filter((l) => !isOwnedLabel(l));
+    const wantedLabels = [...new Set([...issue.labels, ...foreign])].sort();
+    const reopen = current.state === 'closed';
+    if (reopen || current.title !== issue.title || current.body !== body || !sameSet(current.labels, wantedLabels)) {
+      changes.push({ action: 'update', number: current.number, image: issue.image, title: issue.title, body, labels: wantedLabels, reopen });
+    } else {
+      unchanged++;
+    }
+  }
+
+  const scannedReleases = new Set(desired.releases.map(releaseLabel));
+  for (const image of desired.resolved) {
+    handled.add(image);
+    const current = byImage.get(image);
+    if (current?.state === 'open') {
+      changes.push({ action: 'close', number: current.number, image, comment: 'This image was scanned and has no unignored vulnerability left in any scanned release. Closing.' });
+    }
+  }
+  for (const [image, current] of byImage) {
+    if (handled.has(image) || current.state !== 'open') continue;
+    const issueReleases = current.labels.filter((l) => l.startsWith(RELEASE_LABEL_PREFIX));
+    if (issueReleases.length > 0 && issueReleases.every((l) => scannedReleases.has(l))) {
+      changes.push({ action: 'close', number: current.number, image, comment: 'This image is no longer part of any scanned release. Closing.' });
+    }
+  }
+  return { changes, unchanged, held: desired.held, labels: [...labels].sort() };
+}
+
+export function countPlan(plan: IssuePlan): Record<'create' | 'update' | 'reopen' | 'close' | 'unchanged', number> {
+  return {
+    create: plan.changes.filter((c) => c.action === 'create').length,
+    update: plan.changes.filter((c) => c.action === 'update' && !c.reopen).length,
+    reopen: plan.changes.filter((c) => c.action === 'update' && c.reopen).length,
+    close: plan.changes.filter((c) => c.action === 'close').length,
+    unchanged: plan.unchanged,
+  };
+}

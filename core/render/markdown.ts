@@ -1,0 +1,93 @@
+import { SEVERITIES } from '../finding.js';
+import type { DesiredIssue } from '../issue-plan.js';
+
+/** GitHub refuses issue bodies over this many characters. */
+export const GITHUB_BODY_LIMIT = 65_536;
+
+/** The hidden marker that ties an issue to its image, whatever its title becomes. */
+export function issueMarker(image: string): string {
+  return `<!-- image-scanning:image=${image.replace(/--/g, '-\u200b-')} -->`;
+}
+
+export function readIssueMarker(body: string | null | undefined): string | undefined {
+  const match = /<!-- image-scanning:image=(.+?) -->/.exec(body ?? '');
+  return match ? match[1]!.replace(/-\u200b-/g, '--') : undefined;
+}
+
+/** Escapes text for a Markdown table cell: no table breaks, no HTML, no links, no @mentions. */
+export function escapeMarkdownCell(text: string): string {
+  return text
+    .replace(/\r?\n|\r/g, ' ')
+    .replace(/([\\`*_[\]|~])/g, '\\$1')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@(?=[\w-])/g, '@&#8203;')
+    .replace(/#(?=\d)/g, '#&#8203;');
+}
+
+export function safeHttpUrl(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function link(text: string, url: string): string {
+  const safe = safeHttpUrl(url);
+  if (!safe) return text;
+  return `[${text}](${safe.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
+}
+
+export interface IssueBodyOptions {
+  /** Where the full report lives, named when the table is cut short. */
+  reportLink?: string;
+  limit?: number;
+}
+
+/** Renders the issue body from the desired state; rows beyond GitHub's limit are replaced by a pointer. */
+export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions = {}): string {
+  const limit = options.limit ?? GITHUB_BODY_LIMIT;
+  const counts = SEVERITIES.filter((s) => issue.counts[s] > 0).map((s) => `${issue.counts[s]} ${s}`);
+  const head = [
+    issueMarker(issue.image),
+    `**${escapeMarkdownCell(issue.image)}**: ${issue.findings.length} vulnerabilit${issue.findings.length === 1 ? 'y' : 'ies'}` +
+      (counts.length ? ` (${counts.join(', ')})` : '') +
+      (issue.ignored > 0 ? `; ${issue.ignored} ignored in every release and not listed` : '') +
+      '.',
+    '',
+    `Releases: ${issue.releases.map(escapeMarkdownCell).join(', ') || 'none'}`,
+    `Projects: ${issue.projects.map(escapeMarkdownCell).join(', ') || 'none'}`,
+    '',
+    '| Vulnerability | Severity | Package | Installed | Fixed | Title |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ].join('\n');
+  const rows = issue.findings.map((f) =>
+    [
+      '',
+      escapeMarkdownCell(f.vulnerabilityId),
+      f.severity,
+      escapeMarkdownCell(f.packageName),
+      escapeMarkdownCell(f.installedVersion),
+      escapeMarkdownCell(f.fixedVersion),
+      link(escapeMarkdownCell(f.title || f.vulnerabilityId), f.url),
+      '',
+    ].join(' | ').trim(),
+  );
+  const footer = '\n\n_This issue is maintained by image-scanning; edits to this body are overwritten on the next run._';
+  let body = head;
+  let shown = 0;
+  for (const row of rows) {
+    const remaining = rows.length - shown - 1;
+    const reserve = remaining > 0 ? 300 : 0;
+    if (body.length + 1 + row.length + reserve + footer.length > limit) break;
+    body += `\n${row}`;
+    shown++;
+  }
+  if (shown < rows.length) {
+    const where = options.reportLink ? ` See the full report: ${options.reportLink}` : ' See the release CSV for the full list.';
+    body += `\n\n**${rows.length - shown} more findings are not shown here (GitHub limits issue bodies to ${limit} characters).**${where}`;
+  }
+  return body + footer;
+}

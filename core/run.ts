@@ -1,0 +1,102 @@
+import type { SeverityCounts } from './finding.js';
+
+/**
+ * Inputs and results that cross workflow history. Everything here is small:
+ * names, paths, counts and keys, never image lists or findings.
+ */
+
+/** Where a release's lists come from: local paths or http(s) URLs. */
+export interface ReleaseInput {
+  name: string;
+  images: string;
+  sources?: string;
+  windowsImages?: string;
+}
+
+export interface ScanReleasesInput {
+  releases: ReleaseInput[];
+  /** Scans in flight per release (default 8). */
+  maxConcurrentScans?: number;
+  /** Scans one child starts before it continues as new (default: Temporal's suggestion only). */
+  maxScansPerRun?: number;
+  /** Skip issue reconciliation and site publishing (e.g. for a dry scan). */
+  skipPublish?: boolean;
+}
+
+export interface ScanReleaseInput {
+  runKey: string;
+  release: ReleaseInput;
+  maxConcurrentScans?: number;
+  maxScansPerRun?: number;
+  /** Set when the workflow continues as new in the middle of scanning. */
+  resume?: ScanCursor;
+}
+
+export interface ScanCursor {
+  total: number;
+  assigned: number;
+  cursor: number;
+  done: number;
+  failed: number;
+  failedByType: Record<string, number>;
+  failedSample: string[];
+  counts: SeverityCounts;
+  runs: number;
+}
+
+export interface ResolvedImages {
+  release: string;
+  total: number;
+  windows: number;
+  mirrored: number;
+  /** Malformed lines, skipped; the first few messages for people. */
+  problems: number;
+  problemSample: string[];
+}
+
+export interface ReleaseReportResult {
+  release: string;
+  csvPath: string;
+  summaryPath: string;
+  findings: number;
+  bySeverity: SeverityCounts;
+  images: number;
+  failedScans: number;
+  osNotScanned: number;
+  invalidIgnores: number;
+  newFindings: number;
+  fixedFindings: number;
+}
+
+export interface ReleaseResult {
+  release: string;
+  total: number;
+  /** Images this release scanned itself; the rest were scanned for another release of the run. */
+  assigned: number;
+  scanned: number;
+  failed: number;
+  failedByType: Record<string, number>;
+  failedSample: string[];
+  continuedAsNew: number;
+  report?: ReleaseReportResult;
+}
+
+export interface IssueReconciliation {
+  applied: boolean;
+  planPath: string;
+  create: number;
+  update: number;
+  reopen: number;
+  close: number;
+  unchanged: number;
+  held: number;
+}
+
+export interface RunSummary {
+  runKey: string;
+  releases: { release: string; status: 'completed' | 'failed'; error?: string; result?: ReleaseResult }[];
+  scannedImages: number;
+  failedScans: number;
+  issues?: IssueReconciliation;
+  sitePath?: string;
+}

@@ -1,0 +1,213 @@
+import { countBySeverity, compareFindings, type Finding, type SeverityCounts } from './finding.js';
+import type { ImageRecord } from './image-list.js';
+import { parseImageRef } from './image-ref.js';
+import type { ImageScan } from './scan.js';
+
+/** A row of a previous report: only what a person may have written, plus its identity. */
+export interface PreviousRow {
+  image: string;
+  packageName: string;
+  vulnerabilityId: string;
+  state: string;
+  notes: string;
+  firstSeen: string;
+  /** The full previous row, so rows of images that could not be scanned this run survive untouched. */
+  cells: Record<string, string>;
+}
+
+export const DEFAULT_STATE = 'triaged';
+export const IGNORE_STATE = 'ignore';
+
+export interface TriagedFinding extends Finding {
+  /** As the person wrote it; kept even when it is not honoured. */
+  state: string;
+  notes: string;
+  firstSeen: string;
+  mirrored: boolean;
+  windows: boolean;
+  projects: string[];
+  /** `state=ignore` with a justification: the only ignore that counts. */
+  ignored: boolean;
+}
+
+export interface TriageProblem {
+  image: string;
+  packageName: string;
+  vulnerabilityId: string;
+  message: string;
+}
+
+export interface FailedImage {
+  image: string;
+  type: string;
+  summary: string;
+}
+
+export interface ReleaseReport {
+  release: string;
+  rows: TriagedFinding[];
+  /** Previous rows of images whose scan failed this run, kept verbatim. */
+  carriedRows: PreviousRow[];
+  images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[] };
+  problems: TriageProblem[];
+  changes: { new: number; fixed: number; unchanged: number };
+}
+
+export interface ReleaseReportSummary {
+  release: string;
+  images: { total: number; withFindings: number; clean: number; osNotScanned: number; failed: number };
+  findings: number;
+  bySeverity: SeverityCounts;
+  byState: Record<string, number>;
+  ignored: number;
+  invalidIgnores: number;
+  changes: { new: number; fixed: number; unchanged: number };
+  failedImages: FailedImage[];
+  osNotScannedImages: string[];
+}
+
+export interface MergeInput {
+  release: string;
+  images: ImageRecord[];
+  /** Scan per image reference; absent means the image was never scanned this run. */
+  scans: ReadonlyMap<string, ImageScan>;
+  previous: PreviousRow[];
+  /** Date stamped on findings seen for the first time (YYYY-MM-DD). */
+  today: string;
+}
+
+const exactKey = (image: string, pkg: string, id: string) => `${image}\u0000${pkg}\u0000${id}`;
+
+function repositoryOf(image: string): string | undefined {
+  try {
+    const ref = parseImageRef(image);
+    return `${ref.registry}/${ref.repository}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Prefers the row that carries a person's words when one key matches several rows. */
+function keepRicher(map: Map<string, PreviousRow>, key: string, row: PreviousRow): void {
+  const existing = map.get(key);
+  if (!existing || (existing.notes.trim() === '' && row.notes.trim() !== '')) map.set(key, row);
+}
+
+/**
+ * Merges this run's scans with the previous report. Triage is looked up by
+ * (image, package, id), then by (repository, package, id) so that notes
+ * survive a tag bump. Images whose scan failed keep their previous rows.
+ */
+export function mergeTriage(input: MergeInput): ReleaseReport {
+  const byExact = new Map<string, PreviousRow>();
+  const byRepository = new Map<string, PreviousRow>();
+  for (const row of input.previous) {
+    keepRicher(byExact, exactKey(row.image, row.packageName, row.vulnerabilityId), row);
+    const repo = repositoryOf(row.image);
+    if (repo) keepRicher(byRepository, exactKey(repo, row.packageName, row.vulnerabilityId), row);
+  }
+  const previousImages = new Set(input.previous.map((r) => r.image));
+
+  const rows: TriagedFinding[] = [];
+  const carriedRows: PreviousRow[] = [];
+  const problems: TriageProblem[] = [];
+  const failed: FailedImage[] = [];
+  const osNotScanned: string[] = [];
+  let clean = 0;
+  let withFindings = 0;
+  const matchedPrevious = new Set<PreviousRow>();
+  const scannedImages = new Set<string>();
+
+  for (const record of input.images) {
+    const scan = input.scans.get(record.image);
+    if (!scan || scan.outcome === 'failed') {
+      failed.push({
+        image: record.image,
+        type: scan?.failure?.type ?? 'NotScanned',
+        summary: scan?.failure?.summary ?? 'no scan result was recorded for this image in this run',
+      });
+      for (const row of input.previous) if (row.image === record.image) carriedRows.push(row);
+      continue;
+    }
+    scannedImages.add(record.image);
+    if (!scan.osScanned) osNotScanned.push(record.image);
+    if (scan.findings.length === 0) {
+      if (scan.osScanned) clean++;
+      continue;
+    }
+    withFindings++;
+    const repo = `${record.registry}/${record.repository}`;
+    for (const finding of scan.findings) {
+      const exact = byExact.get(exactKey(record.image, finding.packageName, finding.vulnerabilityId));
+      // A renamed tag inherits triage only when this exact image has no report of its own yet.
+      const previous = exact ?? (previousImages.has(record.image) ? undefined : byRepository.get(exactKey(repo, finding.packageName, finding.vulnerabilityId)));
+      if (previous) matchedPrevious.add(previous);
+      const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
+      const notes = previous?.notes ?? '';
+      const ignoreWritten = state.trim().toLowerCase() === IGNORE_STATE;
+      const justified = notes.trim() !== '';
+      if (ignoreWritten && !justified) {
+        problems.push({
+          image: record.image,
+          packageName: finding.packageName,
+          vulnerabilityId: finding.vulnerabilityId,
+          message: 'state is "ignore" but notes give no justification; the finding is still reported',
+        });
+      }
+      rows.push({
+        ...finding,
+        image: record.image,
+        state,
+        notes,
+        firstSeen: previous ? previous.firstSeen : input.today,
+        mirrored: record.mirrored,
+        windows: record.windows,
+        projects: record.projects,
+        ignored: ignoreWritten && justified,
+      });
+    }
+  }
+  rows.sort(compareFindings);
+
+  const newCount = rows.filter((r) => !byExact.has(exactKey(r.image, r.packageName, r.vulnerabilityId))).length;
+  const currentKeys = new Set(rows.map((r) => exactKey(r.image, r.packageName, r.vulnerabilityId)));
+  // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.
+  const releaseImages = new Set(input.images.map((i) => i.image));
+  const fixedKeys = new Set<string>();
+  for (const row of input.previous) {
+    const key = exactKey(row.image, row.packageName, row.vulnerabilityId);
+    if (currentKeys.has(key) || matchedPrevious.has(row)) continue;
+    if (scannedImages.has(row.image) || !releaseImages.has(row.image)) fixedKeys.add(key);
+  }
+  return {
+    release: input.release,
+    rows,
+    carriedRows,
+    images: { records: input.images, withFindings, clean, osNotScanned, failed },
+    problems,
+    changes: { new: newCount, fixed: fixedKeys.size, unchanged: rows.length - newCount },
+  };
+}
+
+export function summarizeReport(report: ReleaseReport): ReleaseReportSummary {
+  const byState: Record<string, number> = {};
+  for (const row of report.rows) byState[row.state] = (byState[row.state] ?? 0) + 1;
+  return {
+    release: report.release,
+    images: {
+      total: report.images.records.length,
+      withFindings: report.images.withFindings,
+      clean: report.images.clean,
+      osNotScanned: report.images.osNotScanned.length,
+      failed: report.images.failed.length,
+    },
+    findings: report.rows.length,
+    bySeverity: countBySeverity(report.rows),
+    byState,
+    ignored: report.rows.filter((r) => r.ignored).length,
+    invalidIgnores: report.problems.length,
+    changes: report.changes,
+    failedImages: report.images.failed,
+    osNotScannedImages: report.images.osNotScanned,
+  };
+}

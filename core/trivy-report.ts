@@ -1,0 +1,88 @@
+import { toSeverity, type Finding } from './finding.js';
+import type { ImageScan } from './scan.js';
+
+/** The only module that knows Trivy's JSON. */
+export class UnparsableReportError extends Error {
+  override name = 'UnparsableReportError';
+}
+
+interface TrivyVulnerability {
+  VulnerabilityID?: unknown;
+  PkgName?: unknown;
+  PkgPath?: unknown;
+  InstalledVersion?: unknown;
+  FixedVersion?: unknown;
+  Status?: unknown;
+  Severity?: unknown;
+  Title?: unknown;
+  PrimaryURL?: unknown;
+  PublishedDate?: unknown;
+}
+
+interface TrivyResult {
+  Target?: unknown;
+  Class?: unknown;
+  Type?: unknown;
+  Vulnerabilities?: unknown;
+}
+
+const str = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/**
+ * Parses a SchemaVersion 2 report and keeps every result, OS and language
+ * packages alike (the system this replaces read only `Results[0]`).
+ */
+export function parseTrivyReport(text: string, image: string): ImageScan {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (error) {
+    const preview = text.trim() === '' ? 'empty output' : `${text.length} bytes starting ${JSON.stringify(text.slice(0, 60))}`;
+    throw new UnparsableReportError(`Trivy output for ${image} is not JSON (${(error as Error).message}; ${preview})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new UnparsableReportError(`Trivy output for ${image} is not a Trivy JSON report (not an object)`);
+  }
+  const report = doc as Record<string, unknown>;
+  if (report.SchemaVersion !== 2) {
+    throw new UnparsableReportError(`Trivy output for ${image} has SchemaVersion ${JSON.stringify(report.SchemaVersion)}; only 2 is supported`);
+  }
+  const results = report.Results ?? [];
+  if (!Array.isArray(results)) throw new UnparsableReportError(`Trivy output for ${image} has a "Results" that is not a list`);
+
+  const findings: Finding[] = [];
+  let osScanned = false;
+  results.forEach((raw: unknown, i) => {
+    if (typeof raw !== 'object' || raw === null) throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}] is not an object`);
+    const result = raw as TrivyResult;
+    const resultClass = str(result.Class);
+    if (resultClass === 'os-pkgs') osScanned = true;
+    const vulns = result.Vulnerabilities ?? [];
+    if (!Array.isArray(vulns)) throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}].Vulnerabilities is not a list`);
+    vulns.forEach((v: TrivyVulnerability, j) => {
+      const id = str(v?.VulnerabilityID);
+      if (id === '') throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}].Vulnerabilities[${j}] has no VulnerabilityID`);
+      findings.push({
+        image,
+        target: str(result.Target),
+        class: resultClass,
+        type: str(result.Type),
+        packageName: str(v.PkgName),
+        packagePath: str(v.PkgPath),
+        installedVersion: str(v.InstalledVersion),
+        fixedVersion: str(v.FixedVersion),
+        vulnerabilityId: id,
+        severity: toSeverity(v.Severity),
+        status: str(v.Status),
+        title: str(v.Title),
+        url: str(v.PrimaryURL),
+        publishedDate: str(v.PublishedDate),
+      });
+    });
+  });
+
+  const metadata = (report.Metadata ?? {}) as { OS?: { Family?: unknown; Name?: unknown } };
+  const os = metadata.OS ? `${str(metadata.OS.Family)} ${str(metadata.OS.Name)}`.trim() : undefined;
+  const outcome = findings.length > 0 ? 'findings' : osScanned ? 'clean' : 'os-not-scanned';
+  return { image, outcome, osScanned, os: os || undefined, findings };
+}

@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { SEVERITIES } from '../core/finding.js';
+import type { ScanReleasesInput } from '../core/run.js';
+
+/** A configuration problem: reported with the field's name, exit code 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function formatIssues(where: string, error: z.ZodError): string {
+  return error.issues.map((issue) => `${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`).join('\n');
+}
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('image-scanning'),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  IMAGE_SCANNING_DATA_DIR: z.string().min(1).default('data'),
+  IMAGE_SCANNING_REPORTS_DIR: z.string().min(1).default('reports'),
+  TRIVY_BIN: z.string().min(1).default('trivy'),
+  TRIVY_CACHE_DIR: z.string().min(1).default('.data/trivy-cache'),
+  TRIVY_TIMEOUT: positiveInt(600),
+  TRIVY_SEVERITIES: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))
+    .refine((list) => list.every((s) => (SEVERITIES as readonly string[]).includes(s)), { message: `each severity must be one of ${SEVERITIES.join(', ')}` }),
+  TRIVY_SERVER: z.string().url().optional(),
+  TRIVY_RATE_LIMIT_BACKOFF: positiveInt(300),
+  TRIVY_HEARTBEAT_SECONDS: positiveInt(5),
+  GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
+});
+
+export type EnvConfig = z.infer<typeof EnvSchema>;
+
+/** Reads and validates the environment; an empty string counts as unset. */
+export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') relevant[key] = value;
+  }
+  const parsed = EnvSchema.safeParse(relevant);
+  if (!parsed.success) throw new ConfigError(formatIssues('environment', parsed.error));
+  return parsed.data;
+}
+
+const ReleaseSchema = z.strictObject({
+  name: z.string().regex(/^[\w.+-]+$/, 'letters, digits, ".", "_", "+" and "-" only'),
+  images: z.string().min(1),
+  sources: z.string().min(1).optional(),
+  windowsImages: z.string().min(1).optional(),
+});
+
+const FileSchema = z.strictObject({
+  releases: z.array(ReleaseSchema).min(1),
+  maxConcurrentScans: z.number().int().min(1).max(500).optional(),
+  schedule: z
+    .strictObject({
+      id: z.string().min(1).default('image-scanning-weekly'),
+      dayOfWeek: z.enum(['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY']).default('MONDAY'),
+      hour: z.number().int().min(0).max(23).default(3),
+      catchupWindow: z.string().min(1).default('1 day'),
+    })
+    .optional(),
+});
+
+export type FileConfig = z.infer<typeof FileSchema>;
+
+/** Reads a JSON config file; paths of release lists are resolved against the file's folder. */
+export async function loadFileConfig(path: string): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config file ${path} cannot be read: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = FileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(formatIssues(path, parsed.error));
+  const base = resolve(path, '..');
+  const local = (p: string | undefined) => (p === undefined || /^https?:\/\//i.test(p) ? p : resolve(base, p));
+  return {
+    ...parsed.data,
+    releases: parsed.data.releases.map((r) => ({ ...r, images: local(r.images)!, sources: local(r.sources), windowsImages: local(r.windowsImages) })),
+  };
+}
+
+export interface ReleaseFlags {
+  release?: string;
+  images?: string;
+  sources?: string;
+  windowsImages?: string;
+  config?: string;
+}
+
+/** The run's input from either command-line flags (one release) or a config file (several). */
+export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanReleasesInput> = {}): Promise<ScanReleasesInput> {
+  if (flags.images) {
+    if (!flags.release) throw new ConfigError('--images needs --release NAME');
+    const release = ReleaseSchema.safeParse({
+      name: flags.release,
+      images: resolve(flags.images),
+      sources: flags.sources ? resolve(flags.sources) : undefined,
+      windowsImages: flags.windowsImages ? resolve(flags.windowsImages) : undefined,
+    });
+    if (!release.success) throw new ConfigError(formatIssues('--release', release.error));
+    return { releases: [release.data], ...extra };
+  }
+  if (!flags.config) throw new ConfigError('give --release NAME --images FILE, or --config FILE');
+  const file = await loadFileConfig(flags.config);
+  let releases = file.releases;
+  if (flags.release) {
+    releases = releases.filter((r) => r.name === flags.release);
+    if (releases.length === 0) throw new ConfigError(`release ${flags.release} is not in ${flags.config}`);
+  }
+  return { releases, maxConcurrentScans: file.maxConcurrentScans, ...extra };
+}

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { ResultStore } from '../activities/result-store.js';
+import { paths } from '../client/paths.js';
+import type { EnvConfig } from './config.js';
+
+/** Activity dependencies from validated configuration; the only place activities' settings are read. */
+export function depsFromConfig(config: EnvConfig): ActivityDeps {
+  return {
+    store: new ResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
+    reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
+    issueRepository: config.GITHUB_REPOSITORY,
+    trivy: {
+      bin: config.TRIVY_BIN,
+      cacheDir: resolve(config.TRIVY_CACHE_DIR),
+      timeoutSeconds: config.TRIVY_TIMEOUT,
+      severities: config.TRIVY_SEVERITIES,
+      server: config.TRIVY_SERVER,
+      rateLimitBackoffSeconds: config.TRIVY_RATE_LIMIT_BACKOFF,
+      heartbeatSeconds: config.TRIVY_HEARTBEAT_SECONDS,
+    },
+  };
+}
+
+/** Prebuilt bundle when present (containers), else the compiled workflows bundled at start. */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = process.env.WORKFLOW_BUNDLE ?? paths.workflowBundle;
+  return existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: paths.workflows };
+}
+
+export async function createWorker(options: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  maxConcurrentActivities: number;
+  extra?: Partial<WorkerOptions>;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.deps),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+    ...workflowSource(),
+    ...options.extra,
+  });
+}

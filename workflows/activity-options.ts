@@ -1,0 +1,42 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { PermanentScanFailure } from '../core/failures.js';
+
+/** Repeated from core/failures.ts (workflows import no values from it); a test keeps the two equal. */
+export const PERMANENT_SCAN_FAILURE_TYPES = [
+  'ImageNotFound',
+  'RegistryUnauthorized',
+  'InvalidImageReference',
+  'UnparsableReport',
+] as const satisfies readonly PermanentScanFailure[];
+
+export const scanActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '45 minutes',
+  // Scans heartbeat every few seconds; a dead worker is noticed and the scan handed to another.
+  heartbeatTimeout: '30 seconds',
+  // Wait until Trivy is really killed before the workflow moves on.
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 minutes',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...PERMANENT_SCAN_FAILURE_TYPES, 'ScannerNotInstalled', 'ScanAssignmentMissing'],
+  },
+  summary: 'scan one image with Trivy',
+};
+
+export const listActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['ImageListNotFound'] },
+};
+
+export const scannerSetupOptions: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['ScannerNotInstalled'] },
+};
+
+export const reportActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidPreviousReport'] },
+};

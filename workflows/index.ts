@@ -1,0 +1,2 @@
+export { scanReleases } from './scan-releases.js';
+export { scanRelease } from './scan-release.js';

@@ -1,0 +1,148 @@
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { ReleaseResult, ScanCursor, ScanReleaseInput } from '../core/run.js';
+import { listActivityOptions, reportActivityOptions, scanActivityOptions, scannerSetupOptions } from './activity-options.js';
+import { describeFailure, invalidInput } from './failure.js';
+import {
+  releaseProgressQuery,
+  releaseResolvedSignal,
+  releaseScannedSignal,
+  scansAssignedSignal,
+  writeReportSignal,
+  type ReleasePhase,
+  type ReleaseProgress,
+} from './messages.js';
+
+const { resolveImages, assignScans } = proxyActivities<Activities>(listActivityOptions);
+const { scanImage } = proxyActivities<Activities>(scanActivityOptions);
+const { prepareScanner } = proxyActivities<Activities>(scannerSetupOptions);
+const { writeReleaseReport } = proxyActivities<Activities>(reportActivityOptions);
+
+export const DEFAULT_MAX_CONCURRENT_SCANS = 8;
+/** Far below Temporal's 2,000 pending activities per workflow. */
+export const MAX_CONCURRENT_SCANS = 500;
+const FAILED_SAMPLE_SIZE = 20;
+
+function checkInput(input: ScanReleaseInput): void {
+  if (!input?.runKey) throw invalidInput('scanRelease needs a runKey');
+  if (!input.release?.name || !input.release.images) throw invalidInput('scanRelease needs release.name and release.images');
+  const window = input.maxConcurrentScans ?? DEFAULT_MAX_CONCURRENT_SCANS;
+  if (!Number.isInteger(window) || window < 1 || window > MAX_CONCURRENT_SCANS) {
+    throw invalidInput(`maxConcurrentScans must be an integer from 1 to ${MAX_CONCURRENT_SCANS}, got ${window}`);
+  }
+  if (input.maxScansPerRun !== undefined && (!Number.isInteger(input.maxScansPerRun) || input.maxScansPerRun < 1)) {
+    throw invalidInput(`maxScansPerRun must be a positive integer, got ${input.maxScansPerRun}`);
+  }
+}
+
+/**
+ * One release: resolve its list, scan the images assigned to it through a
+ * sliding window, then write its report once every release of the run has
+ * scanned (results are shared across releases). Carries counts, never findings.
+ */
+export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResult> {
+  checkInput(input);
+  const name = input.release.name;
+  const window = input.maxConcurrentScans ?? DEFAULT_MAX_CONCURRENT_SCANS;
+  const parent = workflowInfo().parent;
+  const s: ScanCursor = input.resume
+    ? { ...input.resume, runs: input.resume.runs + 1 }
+    : { total: 0, assigned: 0, cursor: 0, done: 0, failed: 0, failedByType: {}, failedSample: [], counts: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 }, runs: 0 };
+  let phase: ReleasePhase = input.resume ? 'scanning' : 'starting';
+  let inFlight = 0;
+  let assignment: number | undefined = input.resume?.assigned;
+  let reportAllowed = false;
+
+  const progress = (): ReleaseProgress => ({ release: name, phase, total: s.total, assigned: s.assigned, done: s.done, failed: s.failed, inFlight });
+  setHandler(releaseProgressQuery, progress);
+  setHandler(scansAssignedSignal, ({ assigned }) => {
+    assignment = assigned;
+  });
+  setHandler(writeReportSignal, () => {
+    reportAllowed = true;
+  });
+
+  try {
+    if (!input.resume) {
+      phase = 'resolving';
+      const resolved = await resolveImages({ runKey: input.runKey, release: input.release });
+      s.total = resolved.total;
+      if (parent) {
+        await getExternalWorkflowHandle(parent.workflowId).signal(releaseResolvedSignal, { release: name, total: resolved.total });
+        phase = 'waiting-for-assignment';
+        await condition(() => assignment !== undefined);
+      } else {
+        assignment = (await assignScans({ runKey: input.runKey, releases: [name] }))[name] ?? 0;
+        await prepareScanner();
+      }
+      s.assigned = assignment ?? 0;
+    }
+
+    phase = 'scanning';
+    let startedThisRun = 0;
+    while (s.cursor < s.assigned) {
+      await condition(() => inFlight < window);
+      if (workflowInfo().continueAsNewSuggested || (input.maxScansPerRun !== undefined && startedThisRun >= input.maxScansPerRun)) {
+        // Activities cannot outlive a run: drain, then carry the cursor and counters over.
+        await condition(() => inFlight === 0);
+        await continueAsNew<typeof scanRelease>({ ...input, resume: s });
+      }
+      const index = s.cursor++;
+      startedThisRun++;
+      inFlight++;
+      void scanImage({ runKey: input.runKey, release: name, index })
+        .then(
+          (summary) => {
+            s.done++;
+            for (const severity of Object.keys(s.counts) as (keyof typeof s.counts)[]) s.counts[severity] += summary.counts[severity];
+          },
+          (error: unknown) => {
+            if (isCancellation(error)) return;
+            const failure = describeFailure(error);
+            s.failed++;
+            s.failedByType[failure.type] = (s.failedByType[failure.type] ?? 0) + 1;
+            if (s.failedSample.length < FAILED_SAMPLE_SIZE) s.failedSample.push(failure.message);
+          },
+        )
+        .finally(() => {
+          inFlight--;
+        });
+    }
+    await condition(() => inFlight === 0);
+  } catch (error) {
+    if (isCancellation(error)) {
+      // Let every scan acknowledge its cancellation (its Trivy killed) before the run closes.
+      await CancellationScope.nonCancellable(() => condition(() => inFlight === 0));
+    }
+    throw error;
+  }
+
+  if (parent) {
+    phase = 'waiting-for-other-releases';
+    await getExternalWorkflowHandle(parent.workflowId).signal(releaseScannedSignal, progress());
+    await condition(() => reportAllowed);
+  }
+  phase = 'reporting';
+  const report = await writeReleaseReport({ runKey: input.runKey, release: name });
+  phase = 'completed';
+  return {
+    release: name,
+    total: s.total,
+    assigned: s.assigned,
+    scanned: s.done,
+    failed: s.failed,
+    failedByType: s.failedByType,
+    failedSample: s.failedSample,
+    continuedAsNew: s.runs,
+    report,
+  };
+}
