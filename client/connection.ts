@@ -1,5 +1,8 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
@@ -22,7 +25,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: { [RELEASE_SEARCH_ATTRIBUTE]: 7 /* INDEXED_VALUE_TYPE_KEYWORD_LIST */ },
+      searchAttributes: { [RELEASE_SEARCH_ATTRIBUTE]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST },
     });
   } catch (error) {
     const code = (error as { code?: number }).code;
