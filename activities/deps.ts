@@ -4,6 +4,8 @@ export interface TrivySettings {
   bin: string;
   cacheDir: string;
   timeoutSeconds: number;
+  /** How long past `timeoutSeconds` Trivy may run before it is killed (default 30). */
+  timeoutGraceSeconds?: number;
   /** Empty means every severity, including UNKNOWN. */
   severities: string[];
   /** Trivy server URL: scans go to it and the local DB is not used. */

@@ -76,7 +76,7 @@ export function createScanImage(deps: ActivityDeps) {
     let scan: ImageScan | undefined;
     try {
       const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile), {
-        timeoutMs: (deps.trivy.timeoutSeconds + 30) * 1000,
+        timeoutMs: (deps.trivy.timeoutSeconds + (deps.trivy.timeoutGraceSeconds ?? 30)) * 1000,
         signal: ctx.cancellationSignal,
         onTick: () => ctx.heartbeat({ image: record.image }),
         tickMs: deps.trivy.heartbeatSeconds * 1000,

@@ -1,4 +1,4 @@
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { createWorker, depsFromConfig } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
@@ -29,6 +29,8 @@ export async function ensureServer(address: string): Promise<void> {
 export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurrency?: number }): Promise<number> {
   const env = loadEnvConfig();
   const input = await runInputFrom(flags, flags.concurrency ? { maxConcurrentScans: flags.concurrency } : {});
+  // The progress bar is the interface here; the SDK's INFO lines would scroll it away.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const deps = depsFromConfig(flags.out ? { ...env, IMAGE_SCANNING_REPORTS_DIR: flags.out } : env);
   const { address, namespace, options } = connectConfig();
   await ensureServer(address);

@@ -25,7 +25,7 @@ export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> 
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     });
   }
-  const cli = await findTemporalCli({ install: false });
+  const cli = await findTemporalCli({ install: true, log: (line) => console.error(line) });
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cli },
