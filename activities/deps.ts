@@ -1,3 +1,4 @@
+import type { GitHubClient } from './github.js';
 import type { ResultStore } from './result-store.js';
 
 export interface TrivySettings {
@@ -20,6 +21,10 @@ export interface ActivityDeps {
   store: ResultStore;
   reportsDir: string;
   trivy: TrivySettings;
-  /** `owner/name` the issue plan is for; applied only when a GitHub client is given. */
+  /** `owner/name` the issue plan is for. */
   issueRepository?: string;
+  /** Reads release assets (anonymous is fine) and, with a token, applies issue changes. */
+  github?: GitHubClient;
+  /** Whether `github` carries a token: without one, issue changes are planned, not applied. */
+  githubCanWrite?: boolean;
 }

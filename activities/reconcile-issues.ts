@@ -1,25 +1,65 @@
-import { buildDesiredIssues, countPlan, planIssueChanges, type ExistingIssue } from '../core/issue-plan.js';
+import { Context } from '@temporalio/activity';
+import { buildDesiredIssues, countPlan, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
 import type { IssueReconciliation } from '../core/run.js';
+import type { ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
+import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHubFailure } from './issue-tracker.js';
 import { loadReports } from './load-reports.js';
 import { reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
+export interface ReconcileOptions {
+  /** Apply the plan (needs a token); otherwise only write it. */
+  apply: boolean;
+  heartbeat?: () => void;
+}
+
 /**
- * Builds the issue every image should have across the run's releases and plans
- * the changes. Without a GitHub client the plan is written for people and tools
- * and nothing is changed.
+ * Builds the issue every image should have, reads what GitHub has, plans the
+ * fewest changes and applies them (or only writes the plan). Every attempt
+ * re-reads and re-plans, so a retry after a crash never creates an issue twice.
  */
+export async function reconcileReports(deps: ActivityDeps, reports: ReleaseReport[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
+  const desired = buildDesiredIssues(reports);
+  const repository = deps.issueRepository ? parseRepository(deps.issueRepository) : undefined;
+  let existing: ExistingIssue[] = [];
+  if (repository && deps.github) {
+    try {
+      existing = await listManagedIssues(deps.github, repository);
+    } catch (error) {
+      throw toGitHubFailure(error, `listing the cve-report issues of ${deps.issueRepository}`);
+    }
+  }
+  const plan = planIssueChanges(desired, existing, { reportLink: 'the release CSV and the CVE site' });
+  const planPath = reportPaths.planMarkdown(deps.reportsDir);
+  await writeFileAtomic(planPath, renderIssuePlanMarkdown(plan, deps.issueRepository));
+  await writeFileAtomic(reportPaths.planJson(deps.reportsDir), `${JSON.stringify({ repository: deps.issueRepository ?? null, ...plan }, null, 2)}\n`);
+
+  const applied = options.apply && repository !== undefined && deps.github !== undefined && deps.githubCanWrite === true;
+  if (applied) {
+    try {
+      await ensureLabels(deps.github!, repository!, plan.labels);
+    } catch (error) {
+      throw toGitHubFailure(error, `creating labels in ${deps.issueRepository}`);
+    }
+    for (const change of plan.changes) {
+      options.heartbeat?.();
+      try {
+        await applyChange(deps.github!, repository!, change);
+      } catch (error) {
+        throw toGitHubFailure(error, `${change.action} issue for ${change.image} in ${deps.issueRepository}`);
+      }
+    }
+  }
+  return { applied, planPath, ...countPlan(plan), held: plan.held.length, plan };
+}
+
 export function createReconcileIssues(deps: ActivityDeps) {
   return async function reconcileIssues(input: { runKey: string; releases: string[] }): Promise<IssueReconciliation> {
     const reports = await loadReports(deps, input.runKey, input.releases);
-    const desired = buildDesiredIssues(reports);
-    const existing: ExistingIssue[] = [];
-    const plan = planIssueChanges(desired, existing, { reportLink: 'the release CSVs and site' });
-    const planPath = reportPaths.planMarkdown(deps.reportsDir);
-    await writeFileAtomic(planPath, renderIssuePlanMarkdown(plan, deps.issueRepository));
-    await writeFileAtomic(reportPaths.planJson(deps.reportsDir), `${JSON.stringify({ repository: deps.issueRepository ?? null, ...plan }, null, 2)}\n`);
-    return { applied: false, planPath, ...countPlan(plan), held: plan.held.length };
+    const ctx = Context.current();
+    const { plan: _plan, ...result } = await reconcileReports(deps, reports, { apply: true, heartbeat: () => ctx.heartbeat() });
+    return result;
   };
 }

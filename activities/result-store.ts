@@ -48,5 +48,7 @@ export const storeKeys = {
   images: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/images.json`,
   assigned: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/assigned.json`,
   report: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/report.json`,
+  /** The newest report of a release, for `issues plan|apply` and `render` outside a run. */
+  latestReport: (release: string) => `releases/${safeName(release)}/latest-report.json`,
   result: (runKey: string, canonicalImage: string) => `runs/${safeName(runKey)}/results/${safeName(canonicalImage)}.json`,
 };

@@ -42,6 +42,7 @@ export function createWriteReleaseReport(deps: ActivityDeps) {
     const report: ReleaseReport = mergeTriage({ release: input.release, images, scans, previous, today: new Date().toISOString().slice(0, 10) });
     const summary = summarizeReport(report);
     await deps.store.writeJson(storeKeys.report(input.runKey, input.release), report);
+    await deps.store.writeJson(storeKeys.latestReport(input.release), report);
     await writeFileAtomic(csvPath, renderReportCsv(report));
     await writeFileAtomic(summaryPath, `${JSON.stringify({ ...summary, generatedAt: new Date().toISOString() }, null, 2)}\n`);
     return {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom } from '../worker/config.js';
-import { runEmbedded, runWorker, startScan } from './commands.js';
+import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
+import { reconcileFromStore } from './issues.js';
+import { printImages, runEmbedded, runWorker, startScan } from './commands.js';
 import { connectClient } from './connection.js';
 import { startDevServer } from './dev-server.js';
 import { paths } from './paths.js';
@@ -58,6 +59,8 @@ const releaseOptions = (command: Command) =>
     .option('--images <file>', 'rancher-images.txt: local path or URL')
     .option('--sources <file>', 'rancher-images-sources.txt: local path or URL')
     .option('--windows-images <file>', 'rancher-windows-images.txt: local path or URL')
+    .option('--mirror-list <file>', 'image-mirror list (SOURCE DESTINATION TAG): destinations count as mirrored')
+    .option('--repository <owner/name>', 'GitHub repository whose release assets hold the lists (default rancher/rancher)')
     .option('--config <file>', 'JSON config with the releases to scan');
 
 async function scheduleFrom(options: { config?: string; id?: string }): Promise<WeeklySchedule> {
@@ -103,6 +106,18 @@ export function buildProgram(): Command {
         console.log(await findTemporalCli({ install: true, log: (l) => console.error(l) }));
       }),
     );
+
+  releaseOptions(program.command('images').description('print the images a run would scan, one JSON object per line'))
+    .option('--json', 'one JSON object per image (the only format for now)')
+    .action(action(printImages));
+
+  const issues = program.command('issues').description('GitHub issues from the newest stored reports');
+  releaseOptions(issues.command('plan').description('write the plan (Markdown and JSON), change nothing'))
+    .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
+    .action(action((options: ReleaseFlags & { repo?: string }) => reconcileFromStore(options, false)));
+  releaseOptions(issues.command('apply').description('apply the plan with GITHUB_TOKEN'))
+    .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
+    .action(action((options: ReleaseFlags & { repo?: string }) => reconcileFromStore(options, true)));
 
   program.command('worker').description('run a worker on the task queue until SIGINT/SIGTERM').action(action(runWorker));
 

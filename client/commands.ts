@@ -1,5 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
+import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
+import { formatListProblems } from '../core/image-list.js';
+import { ConfigError } from '../worker/config.js';
 import { createWorker, depsFromConfig } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
@@ -83,6 +86,30 @@ export async function startScan(flags: ReleaseFlags & { follow?: boolean }): Pro
   } finally {
     await connection.close();
   }
+}
+
+/** `images`: what a run would scan, as JSON lines; malformed lines go to stderr with file and line. */
+export async function printImages(flags: ReleaseFlags): Promise<number> {
+  const env = loadEnvConfig();
+  const input = await runInputFrom(flags, {}, { release: flags.images ? 'local' : undefined });
+  const deps = depsFromConfig(env);
+  let problems = 0;
+  for (const release of input.releases) {
+    let lists;
+    try {
+      lists = await readReleaseLists(release, { github: deps.github, mirrorList: input.mirrorList });
+    } catch (error) {
+      if (error instanceof ImageListNotFoundError) throw new ConfigError(error.message);
+      throw error;
+    }
+    for (const r of lists.records) {
+      const line = { image: r.image, registry: r.registry, repository: r.repository, tag: r.tag ?? null, digest: r.digest ?? null, windows: r.windows, mirrored: r.mirrored, projects: r.projects };
+      console.log(JSON.stringify(input.releases.length > 1 ? { release: release.name, ...line } : line));
+    }
+    if (lists.problems.length) console.error(formatListProblems(lists.problems));
+    problems += lists.problems.length;
+  }
+  return problems > 0 ? 1 : 0;
 }
 
 export { ensureSearchAttributes };

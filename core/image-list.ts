@@ -129,3 +129,27 @@ export function buildImageRecords(lists: ReleaseLists): ImageRecord[] {
 export function formatListProblems(problems: ListProblem[]): string {
   return problems.map((p) => `${p.source}:${p.line}: ${p.message} (line: ${JSON.stringify(p.text)})`).join('\n');
 }
+
+/**
+ * Parses an image-mirror list (`SOURCE DESTINATION TAG` per line, rancher/image-mirror's
+ * `images-list` format) into the set of destination repositories: images there are mirrored.
+ */
+export function parseMirrorList(text: string, source: string): ParsedList<{ source: string; destination: string; tag: string }> {
+  const entries: { source: string; destination: string; tag: string }[] = [];
+  const problems: ListProblem[] = [];
+  for (const { line, text: lineText } of meaningfulLines(text)) {
+    const fields = lineText.split(/\s+/);
+    if (fields.length !== 3) {
+      problems.push({ source, line, text: lineText, message: `expected "SOURCE DESTINATION TAG", found ${fields.length} fields` });
+      continue;
+    }
+    try {
+      const destination = parseImageRef(`${fields[1]!}:${fields[2]!}`);
+      entries.push({ source: fields[0]!, destination: destination.repository, tag: fields[2]! });
+    } catch (error) {
+      if (!(error instanceof InvalidImageReferenceError)) throw error;
+      problems.push({ source, line, text: lineText, message: error.message });
+    }
+  }
+  return { entries, problems };
+}

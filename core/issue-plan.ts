@@ -77,6 +77,16 @@ export function releaseLabel(release: string): string {
   return `${RELEASE_LABEL_PREFIX}${release}`.slice(0, LABEL_MAX);
 }
 
+/** Colour and description of each label the product owns, used when it creates a missing one. */
+export function labelStyle(label: string): { color: string; description: string } {
+  if (label === LABEL_CVE_REPORT) return { color: 'b60205', description: 'CVE report for one container image (image-scanning)' };
+  if (label === LABEL_CRITICAL) return { color: 'd93f0b', description: 'The image has at least one unignored CRITICAL CVE' };
+  if (label === LABEL_MIRRORED) return { color: 'c5def5', description: 'Image mirrored from upstream (rancher/mirrored-* or the image-mirror list)' };
+  if (label === LABEL_WINDOWS) return { color: '5319e7', description: 'Windows image' };
+  if (label.startsWith(RELEASE_LABEL_PREFIX)) return { color: '0e8a16', description: `Image shipped in Rancher ${label.slice(RELEASE_LABEL_PREFIX.length)}` };
+  return { color: '1d76db', description: `Image from project ${label.slice(PROJECT_LABEL_PREFIX.length)}` };
+}
+
 export function isOwnedLabel(label: string): boolean {
   return (
     [LABEL_CVE_REPORT, LABEL_CRITICAL, LABEL_MIRRORED, LABEL_WINDOWS].includes(label) ||

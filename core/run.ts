@@ -5,12 +5,18 @@ import type { SeverityCounts } from './finding.js';
  * names, paths, counts and keys, never image lists or findings.
  */
 
-/** Where a release's lists come from: local paths or http(s) URLs. */
+/**
+ * Where a release's lists come from: local paths or http(s) URLs when `images`
+ * is given, else the assets of the GitHub release `tag` (default: the name) of
+ * `repository` (default: rancher/rancher).
+ */
 export interface ReleaseInput {
   name: string;
-  images: string;
+  images?: string;
   sources?: string;
   windowsImages?: string;
+  repository?: string;
+  tag?: string;
 }
 
 export interface ScanReleasesInput {
@@ -21,11 +27,14 @@ export interface ScanReleasesInput {
   maxScansPerRun?: number;
   /** Skip issue reconciliation and site publishing (e.g. for a dry scan). */
   skipPublish?: boolean;
+  /** An image-mirror list (`SOURCE DESTINATION TAG`): its destinations count as mirrored images. */
+  mirrorList?: string;
 }
 
 export interface ScanReleaseInput {
   runKey: string;
   release: ReleaseInput;
+  mirrorList?: string;
   maxConcurrentScans?: number;
   maxScansPerRun?: number;
   /** Set when the workflow continues as new in the middle of scanning. */

@@ -116,6 +116,8 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
   let clean = 0;
   let withFindings = 0;
   const matchedPrevious = new Set<PreviousRow>();
+  // New: no previous row, neither for this image nor (after a tag bump) for its repository.
+  let newCount = 0;
   const scannedImages = new Set<string>();
 
   for (const record of input.images) {
@@ -142,6 +144,7 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
       // A renamed tag inherits triage only when this exact image has no report of its own yet.
       const previous = exact ?? (previousImages.has(record.image) ? undefined : byRepository.get(exactKey(repo, finding.packageName, finding.vulnerabilityId)));
       if (previous) matchedPrevious.add(previous);
+      else newCount++;
       const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
       const notes = previous?.notes ?? '';
       const ignoreWritten = state.trim().toLowerCase() === IGNORE_STATE;
@@ -169,7 +172,6 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
   }
   rows.sort(compareFindings);
 
-  const newCount = rows.filter((r) => !byExact.has(exactKey(r.image, r.packageName, r.vulnerabilityId))).length;
   const currentKeys = new Set(rows.map((r) => exactKey(r.image, r.packageName, r.vulnerabilityId)));
   // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.
   const releaseImages = new Set(input.images.map((i) => i.image));

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -34,10 +35,31 @@ const EnvSchema = z.object({
   TRIVY_RATE_LIMIT_BACKOFF: positiveInt(300),
   TRIVY_HEARTBEAT_SECONDS: positiveInt(5),
   GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_TOKEN_FILE: z.string().min(1).optional(),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;
+
+/**
+ * The GitHub token from GITHUB_TOKEN or the file GITHUB_TOKEN_FILE names (a Docker secret).
+ * A file others can read is refused: the token would be one `cat` away for every user.
+ */
+export function readGitHubToken(config: EnvConfig): string | undefined {
+  if (config.GITHUB_TOKEN) return config.GITHUB_TOKEN;
+  if (!config.GITHUB_TOKEN_FILE) return undefined;
+  let mode: number;
+  try {
+    mode = statSync(config.GITHUB_TOKEN_FILE).mode;
+  } catch (error) {
+    throw new ConfigError(`GITHUB_TOKEN_FILE: ${config.GITHUB_TOKEN_FILE} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+  if (mode & 0o004) throw new ConfigError(`GITHUB_TOKEN_FILE: ${config.GITHUB_TOKEN_FILE} is readable by every user; chmod o-r it`);
+  const token = readFileSync(config.GITHUB_TOKEN_FILE, 'utf8').trim();
+  return token === '' ? undefined : token;
+}
 
 /** Reads and validates the environment; an empty string counts as unset. */
 export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
@@ -53,13 +75,16 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
 
 const ReleaseSchema = z.strictObject({
   name: z.string().regex(/^[\w.+-]+$/, 'letters, digits, ".", "_", "+" and "-" only'),
-  images: z.string().min(1),
+  images: z.string().min(1).optional(),
   sources: z.string().min(1).optional(),
   windowsImages: z.string().min(1).optional(),
+  repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  tag: z.string().min(1).optional(),
 });
 
 const FileSchema = z.strictObject({
   releases: z.array(ReleaseSchema).min(1),
+  mirrorList: z.string().min(1).optional(),
   maxConcurrentScans: z.number().int().min(1).max(500).optional(),
   schedule: z
     .strictObject({
@@ -93,7 +118,8 @@ export async function loadFileConfig(path: string): Promise<FileConfig> {
   const local = (p: string | undefined) => (p === undefined || /^https?:\/\//i.test(p) ? p : resolve(base, p));
   return {
     ...parsed.data,
-    releases: parsed.data.releases.map((r) => ({ ...r, images: local(r.images)!, sources: local(r.sources), windowsImages: local(r.windowsImages) })),
+    mirrorList: local(parsed.data.mirrorList),
+    releases: parsed.data.releases.map((r) => ({ ...r, images: local(r.images), sources: local(r.sources), windowsImages: local(r.windowsImages) })),
   };
 }
 
@@ -102,28 +128,32 @@ export interface ReleaseFlags {
   images?: string;
   sources?: string;
   windowsImages?: string;
+  mirrorList?: string;
+  repository?: string;
   config?: string;
 }
 
 /** The run's input from either command-line flags (one release) or a config file (several). */
-export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanReleasesInput> = {}): Promise<ScanReleasesInput> {
-  if (flags.images) {
-    if (!flags.release) throw new ConfigError('--images needs --release NAME');
+export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanReleasesInput> = {}, defaults: { release?: string } = {}): Promise<ScanReleasesInput> {
+  const local = (p: string | undefined) => (p === undefined || /^https?:\/\//i.test(p) ? p : resolve(p));
+  if (!flags.config) {
+    const name = flags.release ?? defaults.release;
+    if (!name) throw new ConfigError('give --release NAME [--images FILE], or --config FILE');
     const release = ReleaseSchema.safeParse({
-      name: flags.release,
-      images: resolve(flags.images),
-      sources: flags.sources ? resolve(flags.sources) : undefined,
-      windowsImages: flags.windowsImages ? resolve(flags.windowsImages) : undefined,
+      name,
+      images: local(flags.images),
+      sources: local(flags.sources),
+      windowsImages: local(flags.windowsImages),
+      repository: flags.repository,
     });
     if (!release.success) throw new ConfigError(formatIssues('--release', release.error));
-    return { releases: [release.data], ...extra };
+    return { releases: [release.data], mirrorList: local(flags.mirrorList), ...extra };
   }
-  if (!flags.config) throw new ConfigError('give --release NAME --images FILE, or --config FILE');
   const file = await loadFileConfig(flags.config);
   let releases = file.releases;
   if (flags.release) {
     releases = releases.filter((r) => r.name === flags.release);
     if (releases.length === 0) throw new ConfigError(`release ${flags.release} is not in ${flags.config}`);
   }
-  return { releases, maxConcurrentScans: file.maxConcurrentScans, ...extra };
+  return { releases, mirrorList: local(flags.mirrorList) ?? file.mirrorList, maxConcurrentScans: file.maxConcurrentScans, ...extra };
 }

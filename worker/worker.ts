@@ -4,11 +4,15 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ResultStore } from '../activities/result-store.js';
 import { paths } from '../client/paths.js';
-import type { EnvConfig } from './config.js';
+import { createGitHub } from '../activities/github.js';
+import { readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
-export function depsFromConfig(config: EnvConfig): ActivityDeps {
+export function depsFromConfig(config: EnvConfig, log: { warn(message: string): void } = { warn: (m) => console.warn(m) }): ActivityDeps {
+  const token = readGitHubToken(config);
   return {
+    github: createGitHub({ token, baseUrl: config.GITHUB_API_URL, log }),
+    githubCanWrite: token !== undefined,
     store: new ResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
     reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
     issueRepository: config.GITHUB_REPOSITORY,

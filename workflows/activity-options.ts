@@ -40,3 +40,15 @@ export const reportActivityOptions: ActivityOptions = {
   startToCloseTimeout: '15 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['InvalidPreviousReport'] },
 };
+
+/** GitHub pacing (about one content write every 3 s) makes a first run of hundreds of issues take long. */
+export const issueActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '4 hours',
+  heartbeatTimeout: '10 minutes',
+  retry: {
+    initialInterval: '30 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['GitHubUnauthorized', 'GitHubForbidden', 'GitHubNotFound', 'GitHubGone', 'GitHubValidation'],
+  },
+};

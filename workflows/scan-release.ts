@@ -34,7 +34,7 @@ const FAILED_SAMPLE_SIZE = 20;
 
 function checkInput(input: ScanReleaseInput): void {
   if (!input?.runKey) throw invalidInput('scanRelease needs a runKey');
-  if (!input.release?.name || !input.release.images) throw invalidInput('scanRelease needs release.name and release.images');
+  if (!input.release?.name) throw invalidInput('scanRelease needs release.name');
   const window = input.maxConcurrentScans ?? DEFAULT_MAX_CONCURRENT_SCANS;
   if (!Number.isInteger(window) || window < 1 || window > MAX_CONCURRENT_SCANS) {
     throw invalidInput(`maxConcurrentScans must be an integer from 1 to ${MAX_CONCURRENT_SCANS}, got ${window}`);
@@ -74,7 +74,7 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
   try {
     if (!input.resume) {
       phase = 'resolving';
-      const resolved = await resolveImages({ runKey: input.runKey, release: input.release });
+      const resolved = await resolveImages({ runKey: input.runKey, release: input.release, mirrorList: input.mirrorList });
       s.total = resolved.total;
       if (parent) {
         await getExternalWorkflowHandle(parent.workflowId).signal(releaseResolvedSignal, { release: name, total: resolved.total });

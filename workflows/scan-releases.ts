@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ReleaseResult, RunSummary, ScanReleasesInput } from '../core/run.js';
-import { listActivityOptions, reportActivityOptions, scannerSetupOptions } from './activity-options.js';
+import { issueActivityOptions, listActivityOptions, reportActivityOptions, scannerSetupOptions } from './activity-options.js';
 import { describeFailure, invalidInput } from './failure.js';
 import {
   RELEASE_SEARCH_KEY,
@@ -17,7 +17,8 @@ import { scanRelease } from './scan-release.js';
 
 const { assignScans } = proxyActivities<Activities>(listActivityOptions);
 const { prepareScanner } = proxyActivities<Activities>(scannerSetupOptions);
-const { reconcileIssues, publishSite } = proxyActivities<Activities>(reportActivityOptions);
+const { reconcileIssues } = proxyActivities<Activities>(issueActivityOptions);
+const { publishSite } = proxyActivities<Activities>(reportActivityOptions);
 
 type Settled = { ok: true; value: ReleaseResult } | { ok: false; error: unknown };
 
@@ -25,7 +26,7 @@ function checkInput(input: ScanReleasesInput): void {
   if (!input || !Array.isArray(input.releases) || input.releases.length === 0) throw invalidInput('scanReleases needs at least one release');
   const names = new Set<string>();
   for (const release of input.releases) {
-    if (!release?.name || !release.images) throw invalidInput('every release needs a name and an images list');
+    if (!release?.name) throw invalidInput('every release needs a name');
     if (names.has(release.name)) throw invalidInput(`release ${release.name} is listed twice`);
     names.add(release.name);
   }
@@ -74,7 +75,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
     try {
       const handle = await startChild(scanRelease, {
         workflowId: `${info.workflowId}/${release.name}`,
-        args: [{ runKey, release, maxConcurrentScans: input.maxConcurrentScans, maxScansPerRun: input.maxScansPerRun }],
+        args: [{ runKey, release, mirrorList: input.mirrorList, maxConcurrentScans: input.maxConcurrentScans, maxScansPerRun: input.maxScansPerRun }],
         typedSearchAttributes: [{ key: RELEASE_SEARCH_KEY, value: [release.name] }],
         staticSummary: `Scan the images of release ${release.name}`,
       });

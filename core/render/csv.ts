@@ -100,7 +100,8 @@ function compareRecords(a: Record_, b: Record_): number {
 export function renderReportCsv(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): string {
   const records = [...report.rows.map(toRecord), ...report.carriedRows.map(carriedRecord)].sort(compareRecords);
   const cells = records.map((r) => REPORT_COLUMNS.map((c) => neutralizeCell(r[c])));
-  return stringify(cells, { header: true, columns: [...REPORT_COLUMNS], record_delimiter: '\n' });
+  // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
+  return stringify(cells, { header: true, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true });
 }
 
 /** Reads a previous report, ours or the legacy ten-column one. Names the file in every error. */

@@ -21,8 +21,8 @@ export function escapeMarkdownCell(text: string): string {
     .replace(/([\\`*_[\]|~])/g, '\\$1')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/@(?=[\w-])/g, '@&#8203;')
-    .replace(/#(?=\d)/g, '#&#8203;');
+    .replace(/#(?=\d)/g, '#&#8203;')
+    .replace(/@(?=[\w-])/g, '@&#8203;');
 }
 
 export function safeHttpUrl(url: string): string | undefined {
@@ -37,7 +37,7 @@ export function safeHttpUrl(url: string): string | undefined {
 function link(text: string, url: string): string {
   const safe = safeHttpUrl(url);
   if (!safe) return text;
-  return `[${text}](${safe.replace(/[()\s<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
+  return `[${text}](${safe.replace(/[()\s<>|`]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)})`;
 }
 
 export interface IssueBodyOptions {

@@ -1,0 +1,80 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { labelStyle, LABEL_CVE_REPORT, type ExistingIssue, type IssueChange } from '../core/issue-plan.js';
+import type { GitHubClient } from './github.js';
+
+export interface Repository {
+  owner: string;
+  repo: string;
+}
+
+export function parseRepository(value: string): Repository {
+  const [owner, repo, ...rest] = value.split('/');
+  if (!owner || !repo || rest.length) throw new Error(`repository "${value}" is not owner/name`);
+  return { owner, repo };
+}
+
+/** GitHub answers that retrying cannot change; everything else is left to Temporal's retries. */
+const PERMANENT: Record<number, string> = { 401: 'GitHubUnauthorized', 403: 'GitHubForbidden', 404: 'GitHubNotFound', 410: 'GitHubGone', 422: 'GitHubValidation' };
+
+/** Maps an Octokit error to a failure type without ever echoing request headers (the token). */
+export function toGitHubFailure(error: unknown, what: string): Error {
+  const status = (error as { status?: number }).status;
+  const message = `${what}: GitHub answered ${status ?? 'no response'}: ${(error as Error).message}`;
+  // A rate limit the throttling plugin gave up on is still only a matter of time.
+  if (/rate limit/i.test(String((error as Error).message))) return ApplicationFailure.create({ type: 'GitHubRateLimited', message });
+  if (status !== undefined && PERMANENT[status]) return ApplicationFailure.create({ type: PERMANENT[status], message, nonRetryable: true });
+  return ApplicationFailure.create({ type: 'GitHubUnavailable', message });
+}
+
+/** Every issue the product manages, open and closed: one list request per 100 issues, never a search per image. */
+export async function listManagedIssues(github: GitHubClient, repository: Repository): Promise<ExistingIssue[]> {
+  const issues = await github.paginate(github.rest.issues.listForRepo, { ...repository, labels: LABEL_CVE_REPORT, state: 'all', per_page: 100 });
+  return issues
+    .filter((i) => !i.pull_request)
+    .map((i) => ({
+      number: i.number,
+      title: i.title,
+      body: i.body ?? '',
+      state: i.state === 'closed' ? 'closed' : 'open',
+      labels: i.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((l) => l !== ''),
+    }));
+}
+
+/** Creates the labels the plan needs that the repository lacks; returns how many were created. */
+export async function ensureLabels(github: GitHubClient, repository: Repository, labels: string[]): Promise<number> {
+  const existing = new Set((await github.paginate(github.rest.issues.listLabelsForRepo, { ...repository, per_page: 100 })).map((l) => l.name));
+  let created = 0;
+  for (const name of labels) {
+    if (existing.has(name)) continue;
+    try {
+      await github.rest.issues.createLabel({ ...repository, name, ...labelStyle(name) });
+      created++;
+    } catch (error) {
+      // Created meanwhile by another run or a person: that is what we wanted.
+      if ((error as { status?: number }).status !== 422) throw error;
+    }
+  }
+  return created;
+}
+
+export async function applyChange(github: GitHubClient, repository: Repository, change: IssueChange): Promise<void> {
+  switch (change.action) {
+    case 'create':
+      await github.rest.issues.create({ ...repository, title: change.title, body: change.body, labels: change.labels });
+      return;
+    case 'update':
+      await github.rest.issues.update({
+        ...repository,
+        issue_number: change.number,
+        title: change.title,
+        body: change.body,
+        labels: change.labels,
+        ...(change.reopen ? { state: 'open' as const } : {}),
+      });
+      return;
+    case 'close':
+      await github.rest.issues.createComment({ ...repository, issue_number: change.number, body: change.comment });
+      await github.rest.issues.update({ ...repository, issue_number: change.number, state: 'closed', state_reason: 'completed' });
+      return;
+  }
+}

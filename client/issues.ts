@@ -1,0 +1,27 @@
+import { reconcileReports } from '../activities/reconcile-issues.js';
+import { storeKeys } from '../activities/result-store.js';
+import type { ReleaseReport } from '../core/triage.js';
+import { ConfigError, loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
+import { depsFromConfig } from '../worker/worker.js';
+
+/** `issues plan|apply`: reconcile GitHub with the newest stored report of each release, outside a run. */
+export async function reconcileFromStore(flags: ReleaseFlags & { repo?: string }, apply: boolean): Promise<number> {
+  const env = loadEnvConfig();
+  const input = await runInputFrom(flags);
+  const deps = depsFromConfig(env);
+  deps.issueRepository = flags.repo ?? env.GITHUB_REPOSITORY;
+  if (apply && !deps.issueRepository) throw new ConfigError('issues apply needs --repo owner/name, or GITHUB_REPOSITORY');
+  if (apply && !deps.githubCanWrite) throw new ConfigError('issues apply needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE)');
+  const reports: ReleaseReport[] = [];
+  for (const release of input.releases) {
+    const report = await deps.store.readJson<ReleaseReport>(storeKeys.latestReport(release.name));
+    if (!report) throw new ConfigError(`no stored report for release ${release.name} in ${deps.store.root}; run a scan first`);
+    reports.push(report);
+  }
+  const result = await reconcileReports(deps, reports, { apply });
+  console.log(
+    `${result.applied ? 'applied' : 'planned'}: ${result.create} to create, ${result.update} to update, ${result.reopen} to reopen, ${result.close} to close, ${result.unchanged} unchanged, ${result.held} held`,
+  );
+  console.log(`plan: ${result.planPath}`);
+  return 0;
+}
