@@ -12,15 +12,18 @@ export function createPrepareScanner(deps: ActivityDeps) {
     const ctx = Context.current();
     await mkdir(deps.trivy.cacheDir, { recursive: true });
     try {
-      const run = await runTrivy(deps.trivy.bin, ['image', '--download-db-only', '--quiet', '--cache-dir', deps.trivy.cacheDir], {
-        timeoutMs: deps.trivy.timeoutSeconds * 1000,
-        signal: ctx.cancellationSignal,
-        onTick: () => ctx.heartbeat(),
-        tickMs: deps.trivy.heartbeatSeconds * 1000,
-      });
-      if (run.exitCode !== 0 || run.timedOut) {
-        const failure = classifyTrivyFailure(run.stderr);
-        throw ApplicationFailure.create({ type: 'DatabaseError', message: `downloading the Trivy DB into ${deps.trivy.cacheDir} failed: ${failure.summary}` });
+      // Both databases: scans skip updating either, so concurrent scans never race to download the Java DB.
+      for (const flag of ['--download-db-only', '--download-java-db-only']) {
+        const run = await runTrivy(deps.trivy.bin, ['image', flag, '--quiet', '--cache-dir', deps.trivy.cacheDir], {
+          timeoutMs: deps.trivy.timeoutSeconds * 1000,
+          signal: ctx.cancellationSignal,
+          onTick: () => ctx.heartbeat(),
+          tickMs: deps.trivy.heartbeatSeconds * 1000,
+        });
+        if (run.exitCode !== 0 || run.timedOut) {
+          const failure = classifyTrivyFailure(run.stderr);
+          throw ApplicationFailure.create({ type: 'DatabaseError', message: `trivy ${flag} into ${deps.trivy.cacheDir} failed: ${failure.summary}` });
+        }
       }
       return { downloaded: true };
     } catch (error) {

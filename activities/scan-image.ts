@@ -27,7 +27,7 @@ export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFil
   } else {
     // The DB was downloaded once for the run; a memory cache backend keeps concurrent
     // scans off the shared cache's file lock.
-    args.push('--skip-db-update', '--cache-backend', 'memory');
+    args.push('--skip-db-update', '--skip-java-db-update', '--cache-backend', 'memory');
   }
   if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
   if (image.windows) args.push('--platform', 'windows/amd64');

@@ -31,7 +31,7 @@ interface Rule {
 // image also reports that the local Docker daemon is unreachable, so the most
 // specific registry answers are checked before generic network errors.
 const RULES: Rule[] = [
-  { type: 'RegistryRateLimited', pattern: /TOOMANYREQUESTS|toomanyrequests|\b429\b|rate limit/i, summary: 'registry rate limit reached' },
+  { type: 'RegistryRateLimited', pattern: /TOOMANYREQUESTS|toomanyrequests|429 Too Many Requests|status(?: code)?:? 429\b|rate limit/i, summary: 'registry rate limit reached' },
   { type: 'InvalidImageReference', pattern: /could not parse reference|invalid reference format|repository name must/i, summary: 'invalid image reference' },
   { type: 'ImageNotFound', pattern: /MANIFEST_UNKNOWN|manifest unknown|NAME_UNKNOWN|not found: manifest/i, summary: 'image not found in the registry' },
   { type: 'RegistryUnauthorized', pattern: /UNAUTHORIZED|unauthorized|authentication required|\bDENIED\b|401 Unauthorized|pull access denied/, summary: 'registry refused access (unauthorized)' },

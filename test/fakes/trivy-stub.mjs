@@ -28,8 +28,8 @@ const flag = (name) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (kind, image) => appendFileSync(join(dir, 'calls.log'), `${kind} ${process.pid} ${image} ${args.join(' ')}\n`);
 
-if (args.includes('--download-db-only')) {
-  log('db', '-');
+if (args.includes('--download-db-only') || args.includes('--download-java-db-only')) {
+  log(args.includes('--download-java-db-only') ? 'javadb' : 'db', '-');
   process.exit(0);
 }
 if (args[0] !== 'image') {
