@@ -112,8 +112,8 @@ export function parseReportCsv(text: string, source: string): PreviousRow[] {
   } catch (error) {
     throw new InvalidReportCsvError(`${source} is not a valid CSV report: ${(error as Error).message}`);
   }
-  if (records.length === 0) return [];
-  const header = Object.keys(records[0]!);
+  const header = records.length > 0 ? Object.keys(records[0]!) : ((parse(text, { bom: true, to_line: 1 }) as string[][])[0] ?? []);
+  if (header.length === 0) return [];
   const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !header.includes(c));
   if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
   return records.map((raw) => {

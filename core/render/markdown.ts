@@ -76,18 +76,17 @@ export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions =
     ].join(' | ').trim(),
   );
   const footer = '\n\n_This issue is maintained by image-scanning; edits to this body are overwritten on the next run._';
+  const where = options.reportLink ? ` See the full report: ${options.reportLink}` : ' See the release CSV for the full list.';
+  const omitted = (n: number) => `\n\n**${n} more findings are not shown here (GitHub limits issue bodies to ${limit} characters).**${where}`;
   let body = head;
   let shown = 0;
   for (const row of rows) {
-    const remaining = rows.length - shown - 1;
-    const reserve = remaining > 0 ? 300 : 0;
+    // Room for the pointer to what is left out, unless this is the last row.
+    const reserve = shown + 1 < rows.length ? omitted(rows.length).length : 0;
     if (body.length + 1 + row.length + reserve + footer.length > limit) break;
     body += `\n${row}`;
     shown++;
   }
-  if (shown < rows.length) {
-    const where = options.reportLink ? ` See the full report: ${options.reportLink}` : ' See the release CSV for the full list.';
-    body += `\n\n**${rows.length - shown} more findings are not shown here (GitHub limits issue bodies to ${limit} characters).**${where}`;
-  }
+  if (shown < rows.length) body += omitted(rows.length - shown);
   return body + footer;
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildImageRecords, formatListProblems, parseImageList, parseImageSources } from '../../core/image-list.js';
+import { buildImageRecords, formatListProblems, parseImageList, parseImageSources, parseMirrorList } from '../../core/image-list.js';
 
 const RANCHER_FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/rancher/', import.meta.url));
 const DIGEST = `sha256:${'a1b2c3d4'.repeat(8)}`;
@@ -124,6 +124,31 @@ describe('parseImageSources', () => {
     assert.match(problems[1]!.message, /found 3 fields/);
     assert.match(problems[2]!.message, /invalid repository name component/);
     assert.match(problems[3]!.message, /no source/);
+  });
+});
+
+describe('parseMirrorList', () => {
+  it('reads SOURCE DESTINATION TAG lines and reports malformed ones with their line', () => {
+    const text = [
+      '# LIST FORMAT: <SOURCE> <DESTINATION> <TAG>',
+      'quay.io/calico/node rancher/mirrored-calico-node v3.26.1',
+      'coredns/coredns rancher/coredns-coredns 1.10.1',
+      'only-two fields',
+      '',
+    ].join('\n');
+    const parsed = parseMirrorList(text, 'images-list');
+    assert.deepEqual(parsed.entries.map((e) => e.destination), ['rancher/mirrored-calico-node', 'rancher/coredns-coredns']);
+    assert.equal(parsed.problems.length, 1);
+    assert.equal(parsed.problems[0]!.line, 4);
+  });
+
+  it('marks images of legacy unprefixed mirror destinations as mirrored', () => {
+    const mirror = parseMirrorList('coredns/coredns rancher/coredns-coredns 1.10.1\n', 'images-list');
+    const records = buildImageRecords({
+      images: parseImageList('rancher/coredns-coredns:1.10.1\nrancher/fleet:v0.9.6\n', 'images.txt'),
+      mirroredRepositories: new Set(mirror.entries.map((e) => e.destination)),
+    });
+    assert.deepEqual(records.map((r) => [r.image, r.mirrored]), [['rancher/coredns-coredns:1.10.1', true], ['rancher/fleet:v0.9.6', false]]);
   });
 });
 

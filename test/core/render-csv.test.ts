@@ -231,6 +231,14 @@ describe('renderReportCsv', () => {
   });
 });
 
+describe('parseReportCsv header checks', () => {
+  it('refuses a header-only file that lacks the identity columns, and accepts an empty one', () => {
+    assert.throws(() => parseReportCsv('name,severity\n', 'prev.csv'), (e: unknown) => e instanceof InvalidReportCsvError && /prev\.csv.*image/.test((e as Error).message));
+    assert.deepEqual(parseReportCsv('image,package_name,vulnerability_id\n', 'prev.csv'), []);
+    assert.deepEqual(parseReportCsv('', 'prev.csv'), []);
+  });
+});
+
 describe('parseReportCsv', () => {
   const LEGACY_NOTES = new Map([
     ['CVE-2023-0286', 'Not reachable: fleet never parses X.400 addresses, see https://github.com/rancher/fleet/issues/1234'],

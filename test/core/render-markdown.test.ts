@@ -139,6 +139,16 @@ describe('renderIssueBody', () => {
     assert.match(body, /5000 vulnerabilities/, 'the summary still counts every finding');
   });
 
+  it('stays within the limit whatever the length of the report link', () => {
+    const findings = Array.from({ length: 300 }, (_, i) => issueFinding(`CVE-2024-${1000 + i}`));
+    const reportLink = `https://example.github.io/${'very-long-path/'.repeat(60)}release.html`;
+    for (const limit of [4000, 6000]) {
+      const body = renderIssueBody(issue(findings), { limit, reportLink });
+      assert.ok(body.length <= limit, `limit ${limit}: ${body.length} characters`);
+      assert.ok(body.includes(reportLink));
+    }
+  });
+
   it('respects a smaller limit and points to the CSV without a report link', () => {
     const findings = Array.from({ length: 200 }, (_, i) => issueFinding(`CVE-2024-${1000 + i}`));
     for (const limit of [2000, 3000, 5000]) {
