@@ -1,4 +1,5 @@
 import type { GitHubClient } from './github.js';
+import type { ReportStore } from './report-store.js';
 import type { ResultStore } from './result-store.js';
 
 export interface TrivySettings {
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   store: ResultStore;
   reportsDir: string;
   trivy: TrivySettings;
+  /** Where the CSVs people edit live; the reports directory when absent. */
+  reportStore?: ReportStore;
   /** `owner/name` the issue plan is for. */
   issueRepository?: string;
   /** Reads release assets (anonymous is fine) and, with a token, applies issue changes. */

@@ -37,6 +37,7 @@ export async function listManagedIssues(github: GitHubClient, repository: Reposi
       body: i.body ?? '',
       state: i.state === 'closed' ? 'closed' : 'open',
       labels: i.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter((l) => l !== ''),
+      url: i.html_url,
     }));
 }
 
@@ -57,11 +58,11 @@ export async function ensureLabels(github: GitHubClient, repository: Repository,
   return created;
 }
 
-export async function applyChange(github: GitHubClient, repository: Repository, change: IssueChange): Promise<void> {
+/** Applies one planned change; returns the issue's URL when it created one. */
+export async function applyChange(github: GitHubClient, repository: Repository, change: IssueChange): Promise<string | undefined> {
   switch (change.action) {
     case 'create':
-      await github.rest.issues.create({ ...repository, title: change.title, body: change.body, labels: change.labels });
-      return;
+      return (await github.rest.issues.create({ ...repository, title: change.title, body: change.body, labels: change.labels })).data.html_url;
     case 'update':
       await github.rest.issues.update({
         ...repository,

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { buildDesiredIssues, countPlan, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
+import { buildDesiredIssues, countPlan, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
 import type { IssueReconciliation } from '../core/run.js';
 import type { ReleaseReport } from '../core/triage.js';
@@ -37,6 +37,9 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
   await writeFileAtomic(reportPaths.planJson(deps.reportsDir), `${JSON.stringify({ repository: deps.issueRepository ?? null, ...plan }, null, 2)}\n`);
 
   const applied = options.apply && repository !== undefined && deps.github !== undefined && deps.githubCanWrite === true;
+  // image → issue URL, for the site's image view.
+  const links: Record<string, string> = {};
+  for (const [image, issue] of indexExistingIssues(existing)) if (issue.url) links[image] = issue.url;
   if (applied) {
     try {
       await ensureLabels(deps.github!, repository!, plan.labels);
@@ -46,12 +49,14 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
     for (const change of plan.changes) {
       options.heartbeat?.();
       try {
-        await applyChange(deps.github!, repository!, change);
+        const url = await applyChange(deps.github!, repository!, change);
+        if (url) links[change.image] = url;
       } catch (error) {
         throw toGitHubFailure(error, `${change.action} issue for ${change.image} in ${deps.issueRepository}`);
       }
     }
   }
+  await writeFileAtomic(reportPaths.issueLinks(deps.reportsDir), `${JSON.stringify(links, Object.keys(links).sort(), 2)}\n`);
   return { applied, planPath, ...countPlan(plan), held: plan.held.length, plan };
 }
 

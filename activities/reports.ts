@@ -7,6 +7,8 @@ export const reportPaths = {
   site: (reportsDir: string) => join(reportsDir, 'site'),
   planMarkdown: (reportsDir: string) => join(reportsDir, 'issue-plan.md'),
   planJson: (reportsDir: string) => join(reportsDir, 'issue-plan.json'),
+  issueLinks: (reportsDir: string) => join(reportsDir, 'issue-links.json'),
+  openVex: (reportsDir: string, release: string) => join(reportsDir, `cves-${fileSafe(release)}.openvex.json`),
 };
 
 export function csvFileName(release: string): string {

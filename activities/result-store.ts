@@ -43,12 +43,21 @@ export function safeName(name: string): string {
   return `${readable}-${hash}`;
 }
 
+/** Keys inside one run's folder, which `render --results <run folder>` reads on its own. */
+export const runFolderKeys = {
+  images: (release: string) => `releases/${safeName(release)}/images.json`,
+  assigned: (release: string) => `releases/${safeName(release)}/assigned.json`,
+  report: (release: string) => `releases/${safeName(release)}/report.json`,
+  result: (canonicalImage: string) => `results/${safeName(canonicalImage)}.json`,
+};
+
 /** Key scheme: everything of one run under its run key, results by (run, image). */
 export const storeKeys = {
-  images: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/images.json`,
-  assigned: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/assigned.json`,
-  report: (runKey: string, release: string) => `runs/${safeName(runKey)}/releases/${safeName(release)}/report.json`,
-  /** The newest report of a release, for `issues plan|apply` and `render` outside a run. */
+  run: (runKey: string) => `runs/${safeName(runKey)}`,
+  images: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.images(release)}`,
+  assigned: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.assigned(release)}`,
+  report: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.report(release)}`,
+  result: (runKey: string, canonicalImage: string) => `${storeKeys.run(runKey)}/${runFolderKeys.result(canonicalImage)}`,
+  /** The newest report of a release, for `issues plan|apply` outside a run. */
   latestReport: (release: string) => `releases/${safeName(release)}/latest-report.json`,
-  result: (runKey: string, canonicalImage: string) => `runs/${safeName(runKey)}/results/${safeName(canonicalImage)}.json`,
 };

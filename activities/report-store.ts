@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GitHubClient } from './github.js';
+import type { Repository } from './issue-tracker.js';
+import { writeFileAtomic } from './result-store.js';
+
+/** A file as read, with the version a write must still find for it to succeed. */
+export interface StoredReport {
+  text: string;
+  version?: string;
+}
+
+/** Where the CSV people edit lives. A write that finds another version than it read reports a conflict. */
+export interface ReportStore {
+  readonly description: string;
+  read(name: string): Promise<StoredReport | undefined>;
+  write(name: string, text: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'>;
+}
+
+/** The reports directory on disk: one writer per release at a time, so no versioning needed. */
+export class LocalReportStore implements ReportStore {
+  constructor(readonly dir: string) {}
+
+  get description(): string {
+    return this.dir;
+  }
+
+  async read(name: string): Promise<StoredReport | undefined> {
+    try {
+      return { text: await readFile(join(this.dir, name), 'utf8') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async write(name: string, text: string): Promise<'written'> {
+    await writeFileAtomic(join(this.dir, name), text);
+    return 'written';
+  }
+}
+
+/**
+ * A folder on a branch of a GitHub repository, through the contents API. The
+ * blob sha read is sent with the write, so GitHub refuses it (409) when someone
+ * committed in between; the caller then re-reads and re-merges.
+ */
+export class GitHubReportStore implements ReportStore {
+  constructor(
+    private readonly github: GitHubClient,
+    private readonly repository: Repository,
+    private readonly branch: string,
+    private readonly folder: string,
+  ) {}
+
+  get description(): string {
+    return `${this.repository.owner}/${this.repository.repo}@${this.branch}:${this.folder}`;
+  }
+
+  private path(name: string): string {
+    return this.folder ? `${this.folder.replace(/\/+$/, '')}/${name}` : name;
+  }
+
+  async read(name: string): Promise<StoredReport | undefined> {
+    try {
+      const { data } = await this.github.rest.repos.getContent({ ...this.repository, path: this.path(name), ref: this.branch });
+      if (Array.isArray(data) || data.type !== 'file') throw new Error(`${this.description}/${name} is not a file`);
+      return { text: Buffer.from(data.content, 'base64').toString('utf8'), version: data.sha };
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async write(name: string, text: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'> {
+    try {
+      await this.github.rest.repos.createOrUpdateFileContents({
+        ...this.repository,
+        path: this.path(name),
+        branch: this.branch,
+        message,
+        content: Buffer.from(text, 'utf8').toString('base64'),
+        ...(readVersion ? { sha: readVersion } : {}),
+      });
+      return 'written';
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      // 409: the sha is stale; 422: the file appeared although we read none.
+      if (status === 409 || status === 422) return 'conflict';
+      throw error;
+    }
+  }
+}
