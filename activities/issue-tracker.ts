@@ -62,7 +62,9 @@ export async function ensureLabels(github: GitHubClient, repository: Repository,
 export async function applyChange(github: GitHubClient, repository: Repository, change: IssueChange): Promise<string | undefined> {
   switch (change.action) {
     case 'create':
-      return (await github.rest.issues.create({ ...repository, title: change.title, body: change.body, labels: change.labels })).data.html_url;
+      // Not retried here: a create whose answer was lost would be sent twice. The activity's retry
+      // re-lists and re-plans instead, and finds the issue if it was made.
+      return (await github.rest.issues.create({ ...repository, title: change.title, body: change.body, labels: change.labels, request: { retries: 0 } })).data.html_url;
     case 'update':
       await github.rest.issues.update({
         ...repository,
@@ -74,7 +76,7 @@ export async function applyChange(github: GitHubClient, repository: Repository, 
       });
       return;
     case 'close':
-      await github.rest.issues.createComment({ ...repository, issue_number: change.number, body: change.comment });
+      await github.rest.issues.createComment({ ...repository, issue_number: change.number, body: change.comment, request: { retries: 0 } });
       await github.rest.issues.update({ ...repository, issue_number: change.number, state: 'closed', state_reason: 'completed' });
       return;
   }
