@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createGitHub } from '../../activities/github.js';
+import { composeReleaseReport } from '../../activities/release-report.js';
+import { GitHubReportStore, type ReportStore } from '../../activities/report-store.js';
+import { buildImageRecords, parseImageList } from '../../core/image-list.js';
+import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
+import type { ImageScan } from '../../core/scan.js';
+import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
+import { finding, releaseReport } from '../helpers/reports.js';
+
+let fake: FakeGitHub;
+
+before(async () => {
+  fake = await startFakeGitHub();
+});
+
+after(async () => {
+  await fake.close();
+});
+
+const OWNER = 'rancher';
+const REPO = 'image-scanning-reports';
+const BRANCH = 'main';
+const PATH = 'docs/_data/cves-v2.9.0.csv';
+
+/** Lets a test act between the activity's read and its write, as a person committing would. */
+function interleave(store: ReportStore, beforeFirstWrite: () => void): ReportStore {
+  let done = false;
+  return {
+    description: store.description,
+    read: (name) => store.read(name),
+    write: (name, text, version, message) => {
+      if (!done) {
+        done = true;
+        beforeFirstWrite();
+      }
+      return store.write(name, text, version, message);
+    },
+  };
+}
+
+describe('the GitHub report store', () => {
+  it('keeps a human edit committed between read and write, and the new scan results', async () => {
+    const a = 'rancher/fleet:v0.9.6';
+    const b = 'rancher/shell:v0.1.6';
+    // Last week's report, already in the repository.
+    const lastWeek = renderReportCsv(releaseReport('v2.9.0', { [a]: [finding(a, 'CVE-2024-1')], [b]: [finding(b, 'CVE-2024-2')] }));
+    fake.commitFile(OWNER, REPO, BRANCH, PATH, lastWeek);
+    // Meanwhile someone triages CVE-2024-2 (the run has already read the file).
+    const edited = lastWeek.replace(/(rancher\/shell:v0\.1\.6,openssl,debian,CVE-2024-2,HIGH,[^,]*,[^,]*,false,)triaged,,/, '$1ignore,"not reachable, see rancher/rancher#123",');
+    assert.notEqual(edited, lastWeek);
+
+    const github = createGitHub({ token: 'test-token', baseUrl: fake.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
+    const store = interleave(new GitHubReportStore(github, { owner: OWNER, repo: REPO }, BRANCH, 'docs/_data'), () => {
+      fake.commitFile(OWNER, REPO, BRANCH, PATH, edited, 'triage CVE-2024-2');
+    });
+    const images = buildImageRecords({ images: parseImageList(`${a}\n${b}\n`, 'images.txt') });
+    const scans = new Map<string, ImageScan>([
+      [a, { image: a, outcome: 'findings', osScanned: true, findings: [finding(a, 'CVE-2024-1'), finding(a, 'CVE-2024-3', 'CRITICAL')] }],
+      [b, { image: b, outcome: 'findings', osScanned: true, findings: [finding(b, 'CVE-2024-2')] }],
+    ]);
+    const composed = await composeReleaseReport({ release: 'v2.9.0', images, scans, store, today: '2026-11-29', message: 'CVE report for v2.9.0' });
+    assert.equal(composed.conflicts, 1, 'the first write was refused and the merge redone');
+
+    const final = parseReportCsv(fake.readFile(OWNER, REPO, BRANCH, PATH)!, PATH);
+    const triaged = final.find((r) => r.vulnerabilityId === 'CVE-2024-2')!;
+    assert.equal(triaged.state, 'ignore');
+    assert.equal(triaged.notes, 'not reachable, see rancher/rancher#123');
+    assert.ok(final.some((r) => r.vulnerabilityId === 'CVE-2024-3'), 'the new finding is there too');
+    assert.equal(fake.commits(OWNER, REPO, BRANCH).filter((c) => /CVE report/.test(c.message)).length, 1, 'one commit by the run');
+    assert.deepEqual(fake.violations, []);
+
+    // The same scans again: nothing changes, so nothing is committed.
+    const commits = fake.commits(OWNER, REPO, BRANCH).length;
+    await composeReleaseReport({ release: 'v2.9.0', images, scans, store, today: '2026-11-30', message: 'CVE report for v2.9.0' });
+    assert.equal(fake.commits(OWNER, REPO, BRANCH).length, commits);
+  });
+});
