@@ -38,6 +38,9 @@ const EnvSchema = z.object({
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_TOKEN_FILE: z.string().min(1).optional(),
+  REPORTS_GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  REPORTS_GITHUB_BRANCH: z.string().min(1).default('main'),
+  REPORTS_GITHUB_PATH: z.string().default('docs/_data'),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
 });
 

@@ -5,14 +5,21 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ResultStore } from '../activities/result-store.js';
 import { paths } from '../client/paths.js';
 import { createGitHub } from '../activities/github.js';
-import { readGitHubToken, type EnvConfig } from './config.js';
+import { parseRepository } from '../activities/issue-tracker.js';
+import { GitHubReportStore } from '../activities/report-store.js';
+import { ConfigError, readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
 export function depsFromConfig(config: EnvConfig, log: { warn(message: string): void } = { warn: (m) => console.warn(m) }): ActivityDeps {
   const token = readGitHubToken(config);
+  const github = createGitHub({ token, baseUrl: config.GITHUB_API_URL, log });
+  if (config.REPORTS_GITHUB_REPOSITORY && !token) throw new ConfigError('REPORTS_GITHUB_REPOSITORY needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE) to commit reports');
   return {
-    github: createGitHub({ token, baseUrl: config.GITHUB_API_URL, log }),
+    github,
     githubCanWrite: token !== undefined,
+    reportStore: config.REPORTS_GITHUB_REPOSITORY
+      ? new GitHubReportStore(github, parseRepository(config.REPORTS_GITHUB_REPOSITORY), config.REPORTS_GITHUB_BRANCH, config.REPORTS_GITHUB_PATH)
+      : undefined,
     store: new ResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
     reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
     issueRepository: config.GITHUB_REPOSITORY,
