@@ -3,7 +3,7 @@ import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config
 import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
 import { formatListProblems } from '../core/image-list.js';
 import { ConfigError } from '../worker/config.js';
-import { createWorker, depsFromConfig } from '../worker/worker.js';
+import { createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from './paths.js';
@@ -59,13 +59,21 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
 /** `worker`: a long-running worker on the task queue; SIGINT/SIGTERM shut it down gracefully. */
 export async function runWorker(): Promise<number> {
   const env = loadEnvConfig();
+  Runtime.install({ logger: jsonLogger(env.LOG_LEVEL) });
   const { namespace, options } = connectConfig();
   const nativeConnection = await NativeConnection.connect(options);
   const { connection } = await connectClient();
   await ensureSearchAttributes(connection, namespace);
   await connection.close();
-  const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue: env.TEMPORAL_TASK_QUEUE, deps: depsFromConfig(env), maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES });
-  log(`worker polling task queue ${env.TEMPORAL_TASK_QUEUE} in namespace ${namespace}`);
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    deps: depsFromConfig(env, { warn: (message) => Runtime.instance().logger.warn(message) }),
+    maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
+    shutdownGraceSeconds: env.WORKER_SHUTDOWN_GRACE_SECONDS,
+  });
+  Runtime.instance().logger.info('worker polling', { taskQueue: env.TEMPORAL_TASK_QUEUE, namespace });
   await worker.run();
   await nativeConnection.close();
   return 0;

@@ -49,6 +49,7 @@ export interface ExistingIssue {
   body: string;
   state: 'open' | 'closed';
   labels: string[];
+  url?: string;
 }
 
 export type IssueChange =

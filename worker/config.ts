@@ -42,6 +42,8 @@ const EnvSchema = z.object({
   REPORTS_GITHUB_BRANCH: z.string().min(1).default('main'),
   REPORTS_GITHUB_PATH: z.string().default('docs/_data'),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
+  WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
+  LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 
 export type EnvConfig = z.infer<typeof EnvSchema>;

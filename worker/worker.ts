@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ResultStore } from '../activities/result-store.js';
 import { paths } from '../client/paths.js';
@@ -35,6 +35,16 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
   };
 }
 
+/** One JSON object per line: what log collectors in a deployment expect. */
+export function jsonLogger(level: LogLevel): DefaultLogger {
+  return new DefaultLogger(level, (entry: LogEntry) => {
+    const { sdkComponent, ...meta } = entry.meta ?? {};
+    process.stdout.write(
+      `${JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, component: sdkComponent, message: entry.message, ...meta })}\n`,
+    );
+  });
+}
+
 /** Prebuilt bundle when present (containers), else the compiled workflows bundled at start. */
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   const bundle = process.env.WORKFLOW_BUNDLE ?? paths.workflowBundle;
@@ -47,6 +57,8 @@ export async function createWorker(options: {
   taskQueue: string;
   deps: ActivityDeps;
   maxConcurrentActivities: number;
+  /** On SIGTERM, how long in-flight scans may finish before they are cancelled and handed back. */
+  shutdownGraceSeconds?: number;
   extra?: Partial<WorkerOptions>;
 }): Promise<Worker> {
   return Worker.create({
@@ -55,6 +67,7 @@ export async function createWorker(options: {
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities,
+    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 60} seconds`,
     ...workflowSource(),
     ...options.extra,
   });

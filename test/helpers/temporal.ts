@@ -6,11 +6,20 @@ import { RELEASE_SEARCH_KEY } from '../../workflows/messages.js';
 
 let runtimeInstalled = false;
 
-/** Keeps test output readable: the SDK's INFO lines would drown the test report. */
+/** Every SDK log line of this process (INFO and up), so tests can search them for secrets. */
+export const capturedLogs: string[] = [];
+
+/** Keeps test output readable: lines are captured, and only errors are printed. */
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? `${v.name}: ${v.message}` : v))}`;
+      capturedLogs.push(line);
+      if (entry.level === 'ERROR') console.error(line);
+    }),
+  });
 }
 
 /**

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
+import { createGitHub } from '../../activities/github.js';
+import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { startRun } from '../../client/scan.js';
 import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../../client/schedule.js';
 import { parseReportCsv } from '../../core/render/csv.js';
@@ -15,7 +16,8 @@ import type { ReleaseReportSummary } from '../../core/triage.js';
 import { releaseProgressQuery, runProgressQuery } from '../../workflows/messages.js';
 import { eventually, Harness, images, processAlive } from '../helpers/harness.js';
 import { inspectHistory } from '../helpers/history.js';
-import { createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
+import { capturedLogs, createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
+import { startFakeGitHub } from '../fakes/github-server.js';
 
 let env: TestWorkflowEnvironment;
 
@@ -28,14 +30,14 @@ after(async () => {
   await env?.teardown();
 });
 
-async function withWorker<T>(harness: Harness, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(harness: Harness, fn: (taskQueue: string) => Promise<T>, deps: ActivityDeps = harness.deps()): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.client.options.namespace,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities(harness.deps()),
+    activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: 40,
     // Cancellation reaches an activity with its next heartbeat; keep that prompt in tests.
     maxHeartbeatThrottleInterval: '500 milliseconds',
@@ -211,6 +213,47 @@ describe('scanReleases on a real Temporal server', () => {
     const scans = (await h.calls()).filter((c) => c.kind === 'scan');
     assert.equal(scans.length, 12);
     assert.equal((await rowsOf(h, 'v1')).length, 12);
+  });
+
+  it('applies issues through GitHub and never lets the token reach history, logs or errors', async () => {
+    const token = 'ghp_NEVER_IN_HISTORY_0123456789abcdefABCDEF';
+    const fake = await startFakeGitHub({ token });
+    try {
+      const h = await Harness.create();
+      const list = await h.writeList('images.txt', images('secret', 0, 3));
+      const deps = (client = createGitHub({ token, baseUrl: fake.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } })): ActivityDeps => ({
+        ...h.deps(),
+        github: client,
+        githubCanWrite: true,
+        issueRepository: 'rancher/cve-reports',
+      });
+      const ok = await withWorker(h, async (taskQueue) => {
+        const handle = await startRun(env.client, { releases: [{ name: 'v1', images: list }] }, { taskQueue });
+        return { summary: await handle.result(), histories: [await inspectHistory(handle), await inspectHistory(env.client.workflow.getHandle(`${handle.workflowId}/v1`))] };
+      }, deps());
+      assert.equal(ok.summary.issues?.applied, true);
+      assert.equal(fake.issues('rancher', 'cve-reports').length, 3);
+
+      // A token GitHub refuses: the run fails with a clear error that does not carry the token either.
+      const refused = 'ghp_REFUSED_TOKEN_9876543210zyxwvuZYXWVU';
+      const failed = await withWorker(h, async (taskQueue) => {
+        const handle = await startRun(env.client, { releases: [{ name: 'v1', images: list }] }, { taskQueue });
+        const error = await handle.result().then(() => undefined, (e: unknown) => e);
+        return { error, history: await inspectHistory(handle) };
+      }, deps(createGitHub({ token: refused, baseUrl: fake.url, retryAfterBaseValue: 1 })));
+      assert.ok(failed.error instanceof WorkflowFailedError);
+      const cause = failed.error.cause as (Error & { cause?: Error }) | undefined;
+      const message = `${failed.error.message} ${cause?.message ?? ''} ${cause?.cause?.message ?? ''}`;
+      assert.match(message, /GitHub answered 401/);
+      for (const secret of [token, refused]) {
+        for (const history of [...ok.histories, failed.history]) assert.ok(!history.payloadText.includes(secret), 'no token in history');
+        assert.ok(!capturedLogs.some((line) => line.includes(secret)), 'no token in worker logs');
+        assert.ok(!message.includes(secret), 'no token in the error');
+      }
+      assert.ok(capturedLogs.length > 0, 'logs were captured');
+    } finally {
+      await fake.close();
+    }
   });
 
   it('creates, describes and triggers the weekly Schedule, and the triggered run completes', async () => {
