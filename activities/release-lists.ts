@@ -1,4 +1,4 @@
-import { buildImageRecords, parseImageList, parseImageSources, parseMirrorList, type ImageRecord, type ListProblem } from '../core/image-list.js';
+import { buildImageRecords, parseImageList, parseImageSources, parseMirrorList, unmatchedSources, type ImageRecord, type ListProblem } from '../core/image-list.js';
 import type { ReleaseInput } from '../core/run.js';
 import type { GitHubClient } from './github.js';
 import { readSource, SourceNotFoundError } from './read-source.js';
@@ -89,6 +89,7 @@ export async function readReleaseLists(release: ReleaseInput, options: { github?
     sources,
     mirroredRepositories: mirror ? new Set(mirror.entries.map((e) => e.destination)) : undefined,
   });
-  const problems = [...images.problems, ...(windowsImages?.problems ?? []), ...(sources?.problems ?? []), ...(mirror?.problems ?? [])];
+  const mismatched = sourcesList ? unmatchedSources({ images, windowsImages, sources }, sourcesList.source) : [];
+  const problems = [...images.problems, ...(windowsImages?.problems ?? []), ...(sources?.problems ?? []), ...mismatched, ...(mirror?.problems ?? [])];
   return { records, problems };
 }

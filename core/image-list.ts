@@ -61,6 +61,7 @@ export function parseImageList(text: string, source: string): ParsedList<ImageRe
 export interface ImageSources {
   ref: ImageRef;
   projects: string[];
+  line: number;
 }
 
 /** Parses `rancher-images-sources.txt`: `<image> <source>[,<source>...]`. */
@@ -80,7 +81,7 @@ export function parseImageSources(text: string, source: string): ParsedList<Imag
         problems.push({ source, line, text: lineText, message: 'no source listed' });
         continue;
       }
-      entries.push({ ref, projects });
+      entries.push({ ref, projects, line });
     } catch (error) {
       if (!(error instanceof InvalidImageReferenceError)) throw error;
       problems.push({ source, line, text: lineText, message: error.message });
@@ -95,6 +96,14 @@ export interface ReleaseLists {
   sources?: ParsedList<ImageSources>;
   /** Destination repositories of an image-mirror list; their images are mirrored too. */
   mirroredRepositories?: ReadonlySet<string>;
+}
+
+/** Lines of a sources file naming an image that no image list of the release has: the two files do not match. */
+export function unmatchedSources(lists: Pick<ReleaseLists, 'images' | 'windowsImages' | 'sources'>, source: string): ListProblem[] {
+  const known = new Set([...lists.images.entries, ...(lists.windowsImages?.entries ?? [])].map((r) => r.canonical));
+  return (lists.sources?.entries ?? [])
+    .filter((e) => !known.has(e.ref.canonical))
+    .map((e) => ({ source, line: e.line, text: e.ref.reference, message: `${e.ref.reference} is not in the release's image lists` }));
 }
 
 /** Joins a release's lists into image records, in list order: Linux first, then Windows-only images. */

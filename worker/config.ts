@@ -38,6 +38,8 @@ const EnvSchema = z.object({
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_TOKEN_FILE: z.string().min(1).optional(),
+  GITHUB_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  GITHUB_CONTENT_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).default(7200),
   REPORTS_GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
   REPORTS_GITHUB_BRANCH: z.string().min(1).default('main'),
   REPORTS_GITHUB_PATH: z.string().default('docs/_data'),

@@ -12,7 +12,12 @@ import { ConfigError, readGitHubToken, type EnvConfig } from './config.js';
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
 export function depsFromConfig(config: EnvConfig, log: { warn(message: string): void } = { warn: (m) => console.warn(m) }): ActivityDeps {
   const token = readGitHubToken(config);
-  const github = createGitHub({ token, baseUrl: config.GITHUB_API_URL, log });
+  const github = createGitHub({
+    token,
+    baseUrl: config.GITHUB_API_URL,
+    log,
+    pacing: { writeMs: config.GITHUB_WRITE_INTERVAL_MS, notificationMs: config.GITHUB_CONTENT_WRITE_INTERVAL_MS },
+  });
   if (config.REPORTS_GITHUB_REPOSITORY && !token) throw new ConfigError('REPORTS_GITHUB_REPOSITORY needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE) to commit reports');
   return {
     github,

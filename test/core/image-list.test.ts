@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildImageRecords, formatListProblems, parseImageList, parseImageSources, parseMirrorList } from '../../core/image-list.js';
+import { buildImageRecords, formatListProblems, parseImageList, parseImageSources, parseMirrorList, unmatchedSources } from '../../core/image-list.js';
 
 const RANCHER_FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/rancher/', import.meta.url));
 const DIGEST = `sha256:${'a1b2c3d4'.repeat(8)}`;
@@ -264,5 +264,15 @@ describe('real Rancher lists (../shared/fixtures/rancher)', () => {
     assert.ok(records.every((r) => r.windows));
     assert.equal(records.filter((r) => r.mirrored).length, 0);
     assert.equal(new Set(records.map((r) => r.repository)).size, 7);
+  });
+});
+
+describe('unmatchedSources', () => {
+  it('names each sources line whose image is in no image list of the release', () => {
+    const images = parseImageList('rancher/fleet:v0.9.6\n', 'rancher-images.txt');
+    const sources = parseImageSources('rancher/fleet:v0.9.6 fleet:0.9\nrancher/ghost:v1 rancher\n', 'rancher-images-sources.txt');
+    const problems = unmatchedSources({ images, sources }, 'rancher-images-sources.txt');
+    assert.deepEqual(problems.map((p) => [p.source, p.line, p.text]), [['rancher-images-sources.txt', 2, 'rancher/ghost:v1']]);
+    assert.match(formatListProblems(problems), /rancher-images-sources\.txt:2: rancher\/ghost:v1 is not in the release's image lists/);
   });
 });

@@ -276,7 +276,7 @@ describe('mergeTriage: row order and record fields', () => {
   it('stamps rows with the image record (mirrored, windows, projects) and the record reference', () => {
     const list = parseImageList('rancher/mirrored-pause:3.6\n', 'images');
     const windowsImages = parseImageList('rancher/mirrored-pause:3.6\n', 'windows');
-    const images = buildImageRecords({ images: list, windowsImages, sources: { entries: [{ ref: list.entries[0]!, projects: ['system', 'rke2All'] }], problems: [] } });
+    const images = buildImageRecords({ images: list, windowsImages, sources: { entries: [{ ref: list.entries[0]!, projects: ['system', 'rke2All'], line: 1 }], problems: [] } });
     const report = merge({ images, scans: scansOf(scanned('rancher/mirrored-pause:3.6', [finding('something-else', 'CVE-1', 'p')])) });
     const row = report.rows[0]!;
     assert.deepEqual([row.image, row.mirrored, row.windows, row.projects], ['rancher/mirrored-pause:3.6', true, true, ['rke2All', 'system']]);
