@@ -1,28 +1,163 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { releasePageName, renderIndexPage, renderReleasePage } from '../core/render/html.js';
-import { summarizeReport } from '../core/triage.js';
+import { Context } from '@temporalio/activity';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  IMAGES_PAGE,
+  INDEX_PAGE,
+  collectImageViews,
+  imagePageName,
+  releasePageName,
+  renderImagePage,
+  renderImagesIndex,
+  renderIndexPage,
+  renderReleasePage,
+  type SiteRelease,
+} from '../core/render/html.js';
+import { renderReportCsv } from '../core/render/csv.js';
+import { summarizeReport, type ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
-/** Renders the static site (index and one page per release) next to copies of the CSVs, all linked relatively. */
+export interface PublishSiteOptions {
+  generatedAt: string;
+  /** Image reference → URL of its GitHub issue. */
+  issueLinks?: Record<string, string>;
+  /** When every release was scanned; otherwise each release's summary file tells. */
+  scannedAt?: string;
+}
+
+export interface PublishedSite {
+  sitePath: string;
+  pages: number;
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The summary written beside the CSV says when the release's report, and so its scans, completed. */
+async function summaryTime(reportsDir: string, release: string): Promise<string | undefined> {
+  const text = await readOptional(reportPaths.summary(reportsDir, release));
+  if (!text) return undefined;
+  try {
+    const generatedAt = (JSON.parse(text) as { generatedAt?: unknown }).generatedAt;
+    return typeof generatedAt === 'string' ? generatedAt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Copies the release's CSV, or renders it from the report when none was written, and its OpenVEX file when present. */
+async function publishReleaseFiles(reportsDir: string, site: string, report: ReleaseReport): Promise<Pick<SiteRelease, 'csvFile' | 'openVexFile'>> {
+  const csvFile = csvFileName(report.release);
+  try {
+    await copyFile(reportPaths.csv(reportsDir, report.release), join(site, csvFile));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await writeFileAtomic(join(site, csvFile), renderReportCsv(report));
+  }
+  const openVexPath = reportPaths.openVex(reportsDir, report.release);
+  const openVex = await readOptional(openVexPath);
+  if (openVex === undefined) return { csvFile };
+  const openVexFile = basename(openVexPath);
+  await writeFileAtomic(join(site, openVexFile), openVex);
+  return { csvFile, openVexFile };
+}
+
+/** Pages and copies we generate that this publication did not write belong to releases or images that are gone. */
+async function removeStaleFiles(site: string, written: Set<string>): Promise<void> {
+  const ours = /^(release-.*\.html|image-.*\.html|cves-.*\.(csv|openvex\.json))$/;
+  for (const name of await readdir(site)) {
+    if (ours.test(name) && !written.has(name)) await rm(join(site, name), { force: true });
+  }
+}
+
+/**
+ * Writes `<reportsDir>/site/`: the index, a page per release, the images index
+ * and a page per image, copies of the CSVs and OpenVEX files, and `.nojekyll` so
+ * GitHub Pages serves the files as they are.
+ */
+export async function publishSiteFromReports(reportsDir: string, reports: ReleaseReport[], options: PublishSiteOptions): Promise<PublishedSite> {
+  const site = reportPaths.site(reportsDir);
+  await mkdir(site, { recursive: true });
+  const pageOptions = { generatedAt: options.generatedAt };
+  const written = new Set<string>();
+  let pages = 0;
+  const write = async (name: string, html: string) => {
+    await writeFileAtomic(join(site, name), html);
+    written.add(name);
+    pages++;
+  };
+
+  const entries: SiteRelease[] = [];
+  for (const report of reports) {
+    const files = await publishReleaseFiles(reportsDir, site, report);
+    written.add(files.csvFile);
+    if (files.openVexFile) written.add(files.openVexFile);
+    const entry: SiteRelease = { summary: summarizeReport(report), ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, report.release)) };
+    await write(releasePageName(report.release), renderReleasePage(report, entry, pageOptions));
+    entries.push(entry);
+  }
+
+  const views = collectImageViews(reports, options.issueLinks);
+  for (const view of views) await write(imagePageName(view.image), renderImagePage(view, pageOptions));
+  await write(IMAGES_PAGE, renderImagesIndex(views, reports.map((r) => r.release), pageOptions));
+  await write(INDEX_PAGE, renderIndexPage(entries, pageOptions));
+  await writeFile(join(site, '.nojekyll'), '');
+  await removeStaleFiles(site, written);
+  return { sitePath: join(site, INDEX_PAGE), pages };
+}
+
+/**
+ * `issue-links.json`, written by issue reconciliation: image → issue URL. The
+ * links are a convenience, so a damaged file costs the links, not the site.
+ */
+async function readIssueLinks(reportsDir: string): Promise<Record<string, string>> {
+  const path = reportPaths.issueLinks(reportsDir);
+  const text = await readOptional(path);
+  if (!text) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    Context.current().log.warn('issue links are not valid JSON; the site is published without them', { path, error: String(error) });
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+/** The newest stored report of every release, so a single-release run still publishes the whole site. */
+async function latestReports(deps: ActivityDeps): Promise<ReleaseReport[]> {
+  let folders: string[];
+  try {
+    folders = await readdir(deps.store.path('releases'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const reports: ReleaseReport[] = [];
+  for (const folder of folders.sort()) {
+    const report = await deps.store.readJson<ReleaseReport>(`releases/${folder}/latest-report.json`);
+    if (report) reports.push(report);
+  }
+  return reports;
+}
+
+/** Renders the static site from the reports of a run, beside the newest reports of the releases it did not scan. */
 export function createPublishSite(deps: ActivityDeps) {
-  return async function publishSite(input: { runKey: string; releases: string[] }): Promise<{ sitePath: string; pages: number }> {
-    const site = reportPaths.site(deps.reportsDir);
-    await mkdir(site, { recursive: true });
-    const reports = await loadReports(deps, input.runKey, input.releases);
-    const entries = [];
-    for (const report of reports) {
-      const summary = summarizeReport(report);
-      const csvFile = csvFileName(report.release);
-      await copyFile(reportPaths.csv(deps.reportsDir, report.release), join(site, csvFile));
-      await writeFileAtomic(join(site, releasePageName(report.release)), renderReleasePage(summary, report.rows, csvFile));
-      entries.push({ summary, csvFile });
-    }
-    await writeFileAtomic(join(site, 'index.html'), renderIndexPage(entries, new Date().toISOString()));
-    await writeFile(join(site, '.nojekyll'), '');
-    return { sitePath: join(site, 'index.html'), pages: entries.length + 1 };
+  return async function publishSite(input: { runKey: string; releases: string[] }): Promise<PublishedSite> {
+    const current = await loadReports(deps, input.runKey, input.releases);
+    const scanned = new Set(current.map((r) => r.release));
+    const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))].sort((a, b) => (a.release < b.release ? -1 : a.release > b.release ? 1 : 0));
+    const issueLinks = await readIssueLinks(deps.reportsDir);
+    return publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks });
   };
 }

@@ -1,116 +1,354 @@
-import { SEVERITIES } from '../finding.js';
-import type { ReleaseReportSummary, TriagedFinding } from '../triage.js';
+import { SEVERITIES, countBySeverity } from '../finding.js';
+import type { FailedImage, ReleaseReport, ReleaseReportSummary, TriagedFinding } from '../triage.js';
 import { safeHttpUrl } from './markdown.js';
+import { renderSeverityChart } from './site-chart.js';
+import {
+  badge,
+  escapeHtml,
+  formatCount,
+  imageBadges,
+  linkOrText,
+  notesHtml,
+  renderPage,
+  shortHash,
+  siteLink,
+  timeHtml,
+} from './site-page.js';
+import { FINDINGS_TABLE_SCRIPT, findingMark, findingsTableData, findingsTableHtml } from './site-table.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+/**
+ * The static CVE site: an index of releases, a page per release, an index of
+ * images and a page per image. Every page is self-contained (inline CSS and
+ * script, no request leaves the site) and links only to sibling files by
+ * relative name, so it works from `file://` and from any sub-path.
+ */
+
+export { escapeHtml } from './site-page.js';
+export { findingMark } from './site-table.js';
+
+export const INDEX_PAGE = 'index.html';
+export const IMAGES_PAGE = 'images.html';
+
+const safeFileName = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '_');
 
 /** File name of a release's page, safe on any file system and as a relative link. */
 export function releasePageName(release: string): string {
-  return `release-${release.replace(/[^A-Za-z0-9._-]/g, '_')}.html`;
+  return `release-${safeFileName(release)}.html`;
+}
+
+/** File name of an image's page: readable, and unique even when two references differ only in punctuation. */
+export function imagePageName(image: string): string {
+  return `image-${safeFileName(image).slice(0, 80)}-${shortHash(image)}.html`;
 }
 
 const STYLE = `
-body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1b1f24}
-table{border-collapse:collapse;font-size:.85rem}
-th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}
-tr.ignored td{background:#eee;color:#57606a;text-decoration:line-through}
+:root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--head:#f6f8fa;--link:#0969da;
+--CRITICAL:#8e1519;--HIGH:#d1242f;--MEDIUM:#bf8700;--LOW:#1a7f37;--UNKNOWN:#6e7781}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:1rem 1.5rem 3rem;color:var(--fg);max-width:120rem}
+a{color:var(--link)}
+h1{font-size:1.6rem;margin:.4rem 0 .6rem}
+h2{font-size:1.2rem;margin:1.6rem 0 .5rem}
+nav.crumbs{display:flex;gap:1rem;color:var(--muted);font-size:.9rem}
+.muted,.meta{color:var(--muted)}
+table{border-collapse:collapse;width:100%}
+th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
+thead th{background:var(--head);position:sticky;top:0;z-index:1;white-space:nowrap}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+td.zero{color:#afb8c1}
+td.alert-cell{color:#cf222e;font-weight:600}
+th button{all:unset;cursor:pointer;font-weight:600}
+th button:focus-visible{outline:2px solid var(--link)}
+th[aria-sort=ascending] button::after{content:" \\25B2"}
+th[aria-sort=descending] button::after{content:" \\25BC"}
+td.image{overflow-wrap:anywhere;min-width:14rem}
+td.package,td.version{overflow-wrap:anywhere;min-width:7rem}
+td.fixed:empty::before{content:"no fix";color:var(--muted);font-style:italic}
+td[data-field=scannedAt],td[data-field=files]{white-space:nowrap}
+td.notes,td.title{overflow-wrap:anywhere;min-width:12rem;max-width:32rem}
+td.vulnerability,td.severity{white-space:nowrap}
+.sev{display:inline-block;font-weight:600;font-size:.72rem;padding:0 .45rem;border-radius:1rem;color:#fff;white-space:nowrap}
+.sev-CRITICAL{background:var(--CRITICAL)}.sev-HIGH{background:var(--HIGH)}.sev-MEDIUM{background:var(--MEDIUM)}.sev-LOW{background:var(--LOW)}.sev-UNKNOWN{background:var(--UNKNOWN)}
+.badge{display:inline-block;margin-left:.35rem;padding:0 .4rem;border-radius:.6rem;font-size:.7rem;border:1px solid currentColor;white-space:nowrap;vertical-align:baseline}
+.badge.mirrored{color:#8250df}.badge.windows{color:#0550ae}.badge.ignored{color:var(--muted)}.badge.invalid-ignore{color:#cf222e;font-weight:600}
+.badge.failed{color:#cf222e;font-weight:600}.badge.os-not-scanned{color:#9a6700}
+tr.ignored td{background:#eaeef2;color:var(--muted)}
+tr.ignored td:first-child{box-shadow:inset 4px 0 #8c959f}
 tr.waiting td{background:#fff8c5}
+tr.waiting td:first-child{box-shadow:inset 4px 0 #d4a72c}
 tr.invalid-ignore td{background:#ffebe9}
-.CRITICAL{color:#a40e26;font-weight:bold}.HIGH{color:#bc4c00;font-weight:bold}
+tr.invalid-ignore td:first-child{box-shadow:inset 4px 0 #cf222e}
+tr.empty td{text-align:center;color:var(--muted);padding:1.5rem}
+.swatch{display:inline-block;padding:0 .5rem;margin-right:.4rem;border-left:4px solid}
+.swatch.ignored{background:#eaeef2;border-color:#8c959f}.swatch.waiting{background:#fff8c5;border-color:#d4a72c}.swatch.invalid-ignore{background:#ffebe9;border-color:#cf222e}
+.legend{font-size:.85rem;color:var(--muted)}
+.alert{background:#ffebe9;border:1px solid #ff818266;border-radius:6px;padding:.5rem .8rem}
+.warn{background:#fff8c5;border:1px solid #d4a72c66;border-radius:6px;padding:.5rem .8rem}
+.ok{color:var(--LOW)}
+ul.gaps{max-height:16rem;overflow:auto;margin:.3rem 0;padding-left:1.4rem}
+.gaps-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:1rem}
+.gaps-grid section{border:1px solid var(--line);border-radius:6px;padding:0 .8rem .5rem}
+.gaps-grid section.alert,.gaps-grid section.warn{border-width:1px}
+.gaps-grid h2{font-size:1rem;margin:.6rem 0 .3rem}
+.counts{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;margin:.5rem 0;padding:0;list-style:none}
+form#filters{display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:center;background:var(--head);border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
+form#filters fieldset{border:0;margin:0;padding:0;display:flex;gap:.6rem;align-items:center}
+form#filters legend{float:left;margin-right:.4rem;padding:0}
+form#filters input[type=search]{width:18rem}
+form#filters select[name=image]{max-width:22rem}
+.toolbar{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:center;gap:.5rem;margin:.6rem 0}
+.toolbar p{margin:0;font-weight:600}
+#pager{display:flex;gap:.35rem;align-items:center}
+#pager label{margin-left:.8rem}
+svg.chart{max-width:100%;height:auto;font:12px system-ui,sans-serif}
+svg.chart .total,svg.chart .label{fill:var(--fg)}
+.bar-CRITICAL{fill:var(--CRITICAL)}.bar-HIGH{fill:var(--HIGH)}.bar-MEDIUM{fill:var(--MEDIUM)}.bar-LOW{fill:var(--LOW)}.bar-UNKNOWN{fill:var(--UNKNOWN)}
+footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
 `;
 
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
-<body>
-${body}
-</body></html>
-`;
+const page = (parts: Parameters<typeof renderPage>[1]) => renderPage(STYLE, parts);
+
+function crumbs(links: string[]): string {
+  return `<nav class="crumbs">${links.join('')}</nav>`;
 }
 
-function linkOrText(text: string, url: string): string {
-  const safe = safeHttpUrl(url);
-  return safe ? `<a href="${escapeHtml(safe)}" rel="noopener noreferrer">${escapeHtml(text)}</a>` : escapeHtml(text);
+function footer(generatedAt: string): string {
+  return `<footer>Generated ${timeHtml(generatedAt)} by image-scanning from Trivy scans. Every finding is also in each release's CSV.</footer>`;
 }
 
+/** What the site knows about a release beyond its report: its files and when it was scanned. */
 export interface SiteRelease {
   summary: ReleaseReportSummary;
   csvFile: string;
+  openVexFile?: string;
+  scannedAt?: string;
 }
 
-export function renderIndexPage(releases: SiteRelease[], generatedAt: string): string {
-  const header = ['Release', ...SEVERITIES, 'Images', 'Failed scans', 'OS not scanned', 'New', 'Fixed', 'Invalid ignores', 'CSV'];
-  const rows = releases.map(({ summary: s, csvFile }) =>
-    [
-      `<a href="${escapeHtml(releasePageName(s.release))}">${escapeHtml(s.release)}</a>`,
-      ...SEVERITIES.map((sev) => String(s.bySeverity[sev])),
-      String(s.images.total),
-      String(s.images.failed),
-      String(s.images.osNotScanned),
-      String(s.changes.new),
-      String(s.changes.fixed),
-      String(s.invalidIgnores),
-      `<a href="${escapeHtml(csvFile)}">CSV</a>`,
-    ]
-      .map((c) => `<td>${c}</td>`)
-      .join(''),
-  );
-  return page(
-    'CVE inventory',
-    `<h1>CVE inventory</h1>
-<p>Generated ${escapeHtml(generatedAt)}.</p>
-<table id="releases"><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+export interface SiteOptions {
+  generatedAt: string;
+}
+
+function numberCell(field: string, n: number, alertWhenNonZero = false): string {
+  const cls = ['num', n === 0 ? 'zero' : alertWhenNonZero ? 'alert-cell' : ''].filter(Boolean).join(' ');
+  return `<td class="${cls}" data-field="${field}">${formatCount(n)}</td>`;
+}
+
+function releaseFiles(entry: SiteRelease): string {
+  const files = [siteLink('CSV', entry.csvFile)];
+  if (entry.openVexFile) files.push(siteLink('OpenVEX', entry.openVexFile));
+  return `<span class="files">${files.join(' · ')}</span>`;
+}
+
+function indexRow(entry: SiteRelease): string {
+  const s = entry.summary;
+  return [
+    `<tr data-release="${escapeHtml(s.release)}">`,
+    `<th scope="row" data-field="release">${siteLink(s.release, releasePageName(s.release))}</th>`,
+    numberCell('findings', s.findings),
+    ...SEVERITIES.map((sev) => numberCell(sev, s.bySeverity[sev])),
+    numberCell('ignored', s.ignored),
+    numberCell('images', s.images.total),
+    numberCell('failed', s.images.failed, true),
+    numberCell('osNotScanned', s.images.osNotScanned, true),
+    numberCell('new', s.changes.new),
+    numberCell('fixed', s.changes.fixed),
+    numberCell('invalidIgnores', s.invalidIgnores, true),
+    `<td data-field="scannedAt">${timeHtml(entry.scannedAt)}</td>`,
+    `<td data-field="files">${releaseFiles(entry)}</td>`,
+    '</tr>',
+  ].join('');
+}
+
+export function renderIndexPage(releases: SiteRelease[], options: SiteOptions): string {
+  const header = ['Release', 'Findings', ...SEVERITIES, 'Ignored', 'Images', 'Failed scans', 'OS not scanned', 'New', 'Fixed', 'Invalid ignores', 'Scanned', 'Files'];
+  const numeric = (h: string) => h !== 'Release' && h !== 'Scanned' && h !== 'Files';
+  const chart = releases.length
+    ? renderSeverityChart(releases.map((r) => ({ label: r.summary.release, counts: r.summary.bySeverity })))
+    : '<p class="muted">No release has been reported yet.</p>';
+  return page({
+    title: 'CVE inventory',
+    body: `${crumbs([siteLink('Images', IMAGES_PAGE)])}
+<h1>CVE inventory</h1>
+<p class="meta">${formatCount(releases.length)} release${releases.length === 1 ? '' : 's'}. New and fixed count changes since the previous run of each release.</p>
+${chart}
+<table id="releases"><thead><tr>${header.map((h) => `<th${numeric(h) ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>
-${rows.map((r) => `<tr>${r}</tr>`).join('\n')}
-</tbody></table>`,
-  );
-}
-
-function rowClass(row: TriagedFinding): string {
-  if (row.ignored) return 'ignored';
-  if (row.state.trim().toLowerCase() === 'ignore') return 'invalid-ignore';
-  if (row.state.trim().toLowerCase() === 'waiting') return 'waiting';
-  return '';
-}
-
-export function renderReleasePage(summary: ReleaseReportSummary, rows: TriagedFinding[], csvFile: string): string {
-  const header = ['Image', 'Package', 'Installed', 'Fixed', 'Vulnerability', 'Severity', 'State', 'Notes', 'Title'];
-  const body = rows
-    .map((r) => {
-      const flags = [r.mirrored ? ' (mirrored)' : '', r.windows ? ' (windows)' : ''].join('');
-      const cells = [
-        escapeHtml(r.image) + escapeHtml(flags),
-        escapeHtml(r.packageName),
-        escapeHtml(r.installedVersion),
-        escapeHtml(r.fixedVersion),
-        linkOrText(r.vulnerabilityId, r.url),
-        `<span class="${r.severity}">${r.severity}</span>`,
-        escapeHtml(r.state),
-        escapeHtml(r.notes),
-        escapeHtml(r.title),
-      ];
-      const cls = rowClass(r);
-      return `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
-    })
-    .join('\n');
-  const failed = summary.failedImages.map((f) => `<li>${escapeHtml(f.image)}: ${escapeHtml(f.type)}: ${escapeHtml(f.summary)}</li>`).join('\n');
-  const notScanned = summary.osNotScannedImages.map((i) => `<li>${escapeHtml(i)}</li>`).join('\n');
-  return page(
-    `CVEs in ${summary.release}`,
-    `<p><a href="index.html">All releases</a> · <a href="${escapeHtml(csvFile)}">CSV</a></p>
-<h1>CVEs in ${escapeHtml(summary.release)}</h1>
-<p>${summary.findings} findings in ${summary.images.total} images; ${summary.images.failed} failed scans; ${summary.images.osNotScanned} images whose OS was not scanned.</p>
-<table id="findings"><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
-<tbody>
-${body}
+${releases.map(indexRow).join('\n')}
 </tbody></table>
-<h2>Failed scans</h2>
-<ul id="failed-scans">${failed || '<li>none</li>'}</ul>
-<h2>OS not scanned</h2>
-<ul id="os-not-scanned">${notScanned || '<li>none</li>'}</ul>`,
+${footer(options.generatedAt)}`,
+  });
+}
+
+function severityCounts(counts: Record<string, number>): string {
+  return `<ul class="counts">${SEVERITIES.map((s) => `<li><span class="sev sev-${s}">${s}</span> ${formatCount(counts[s] ?? 0)}</li>`).join('')}</ul>`;
+}
+
+function failedItem(f: FailedImage): string {
+  return `<li>${siteLink(f.image, imagePageName(f.image))}: <strong>${escapeHtml(f.type)}</strong>: ${escapeHtml(f.summary)}</li>`;
+}
+
+/** Images the report could not fully vouch for, always shown, so a gap never reads as "no CVEs". */
+function scanGapsHtml(report: ReleaseReport): string {
+  const { failed, osNotScanned, records } = report.images;
+  const windows = new Set(records.filter((r) => r.windows).map((r) => r.image));
+  const notScanned = osNotScanned.map((image) => `<li>${siteLink(image, imagePageName(image))}${windows.has(image) ? badge('windows', 'windows') : ''}</li>`);
+  const problems = report.problems.map(
+    (p) => `<li>${siteLink(p.image, imagePageName(p.image))}: ${escapeHtml(p.vulnerabilityId)} in ${escapeHtml(p.packageName)}: ${escapeHtml(p.message)}</li>`,
   );
+  const section = (id: string, title: string, items: string[], kind: string, explain: string) =>
+    `<section class="${items.length ? kind : ''}" aria-labelledby="${id}-title"><h2 id="${id}-title">${title} (${formatCount(items.length)})</h2>
+<p class="meta">${explain}</p>
+<ul class="gaps" id="${id}">${items.join('\n') || '<li class="none">none</li>'}</ul></section>`;
+  return `<div class="gaps-grid">
+${section('failed-scans', 'Failed scans', failed.map(failedItem), 'alert', 'Not scanned this run; their previous findings are kept in the CSV and their issues stay open.')}
+${section('os-not-scanned', 'OS not scanned', notScanned, 'warn', 'Trivy could not analyse the operating system (Windows, unknown distribution); language packages were scanned.')}
+${section('invalid-ignores', 'Invalid ignores', problems, 'alert', '<code>state=ignore</code> without a justification in notes: the finding is still reported.')}
+</div>`;
+}
+
+function releaseSummary(report: ReleaseReport, s: ReleaseReportSummary): string {
+  const ignored = s.ignored ? `; ${formatCount(s.ignored)} ignored` : '';
+  return `<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
+}
+
+export function renderReleasePage(report: ReleaseReport, entry: SiteRelease, options: SiteOptions): string {
+  const s = entry.summary;
+  const data = findingsTableData(report.rows, imagePageName);
+  return page({
+    title: `CVEs in ${s.release}`,
+    body: `${crumbs([siteLink('All releases', INDEX_PAGE), siteLink('Images', IMAGES_PAGE), releaseFiles(entry)])}
+<h1>CVEs in ${escapeHtml(s.release)}</h1>
+<p class="meta">Scanned ${timeHtml(entry.scannedAt)}.</p>
+${severityCounts(s.bySeverity)}
+${releaseSummary(report, s)}
+${scanGapsHtml(report)}
+<h2 id="findings-title">Findings</h2>
+${findingsTableHtml(data)}
+${footer(options.generatedAt)}`,
+    scripts: [FINDINGS_TABLE_SCRIPT],
+  });
+}
+
+/** One image as seen by one release. */
+export interface ImageInRelease {
+  release: string;
+  failed?: FailedImage;
+  osNotScanned: boolean;
+  rows: TriagedFinding[];
+}
+
+/** One image across every release that ships it. */
+export interface ImageView {
+  image: string;
+  mirrored: boolean;
+  windows: boolean;
+  projects: string[];
+  issueUrl?: string;
+  releases: ImageInRelease[];
+}
+
+/** Regroups the releases' reports by image; `issueLinks` maps an image to its GitHub issue. */
+export function collectImageViews(reports: ReleaseReport[], issueLinks: Record<string, string> = {}): ImageView[] {
+  const views = new Map<string, ImageView>();
+  for (const report of reports) {
+    const rowsByImage = new Map<string, TriagedFinding[]>();
+    for (const row of report.rows) {
+      const rows = rowsByImage.get(row.image);
+      if (rows) rows.push(row);
+      else rowsByImage.set(row.image, [row]);
+    }
+    const failed = new Map(report.images.failed.map((f) => [f.image, f]));
+    const osNotScanned = new Set(report.images.osNotScanned);
+    for (const record of report.images.records) {
+      let view = views.get(record.image);
+      if (!view) {
+        view = { image: record.image, mirrored: false, windows: false, projects: [], issueUrl: issueLinks[record.image], releases: [] };
+        views.set(record.image, view);
+      }
+      view.mirrored ||= record.mirrored;
+      view.windows ||= record.windows;
+      view.projects = [...new Set([...view.projects, ...record.projects])].sort();
+      view.releases.push({ release: report.release, failed: failed.get(record.image), osNotScanned: osNotScanned.has(record.image), rows: rowsByImage.get(record.image) ?? [] });
+    }
+  }
+  return [...views.values()].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
+}
+
+function issueLink(view: ImageView): string {
+  return view.issueUrl && safeHttpUrl(view.issueUrl) ? linkOrText('GitHub issue', view.issueUrl) : '<span class="muted">no issue</span>';
+}
+
+/** A short status for an image in a release: its finding count, or why there is none. */
+function statusHtml(entry: ImageInRelease): string {
+  if (entry.failed) return badge('failed', 'scan failed');
+  const count = entry.rows.length ? `${formatCount(entry.rows.length)}` : '<span class="ok">clean</span>';
+  const critical = entry.rows.filter((r) => r.severity === 'CRITICAL' && !r.ignored).length;
+  return count + (critical ? ` <span class="sev sev-CRITICAL">${formatCount(critical)} CRITICAL</span>` : '') + (entry.osNotScanned ? badge('os-not-scanned', 'OS not scanned') : '');
+}
+
+export function renderImagesIndex(views: ImageView[], releases: string[], options: SiteOptions): string {
+  const header = ['Image', ...releases.map(escapeHtml), 'Issue'].map((h) => `<th>${h}</th>`).join('');
+  const rows = views.map((view) => {
+    const byRelease = new Map(view.releases.map((r) => [r.release, r]));
+    const cells = releases.map((release) => {
+      const entry = byRelease.get(release);
+      return `<td>${entry ? statusHtml(entry) : '<span class="muted">—</span>'}</td>`;
+    });
+    return `<tr><td class="image">${siteLink(view.image, imagePageName(view.image))}${imageBadges(view)}</td>${cells.join('')}<td>${issueLink(view)}</td></tr>`;
+  });
+  return page({
+    title: 'Images: CVE inventory',
+    body: `${crumbs([siteLink('All releases', INDEX_PAGE)])}
+<h1>Images</h1>
+<p class="meta">${formatCount(views.length)} images. Each cell counts the image's findings in that release, with its CRITICAL findings that are not ignored.</p>
+<table id="images"><thead><tr>${header}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody></table>
+${footer(options.generatedAt)}`,
+  });
+}
+
+function imageFindingRow(row: TriagedFinding): string {
+  const mark = findingMark(row);
+  const markBadge = mark === 'ignored' ? badge('ignored', 'ignored') : mark === 'invalid-ignore' ? badge('invalid-ignore', 'not honoured: no justification') : '';
+  const cells = [
+    `<td class="severity"><span class="sev sev-${row.severity}">${row.severity}</span></td>`,
+    `<td class="vulnerability">${linkOrText(row.vulnerabilityId, row.url)}</td>`,
+    `<td class="package">${escapeHtml(row.packageName)}</td>`,
+    `<td class="version">${escapeHtml(row.installedVersion)}</td>`,
+    `<td class="version fixed">${escapeHtml(row.fixedVersion)}</td>`,
+    `<td class="state">${escapeHtml(row.state)}${markBadge}</td>`,
+    `<td class="notes">${notesHtml(row.notes)}</td>`,
+    `<td class="title">${escapeHtml(row.title)}</td>`,
+  ];
+  return `<tr${mark ? ` class="${mark}"` : ''}>${cells.join('')}</tr>`;
+}
+
+function imageReleaseSection(entry: ImageInRelease): string {
+  const heading = `<h2>${siteLink(entry.release, releasePageName(entry.release))}</h2>`;
+  const gaps = [
+    entry.failed ? `<p class="alert">The scan failed in this run: <strong>${escapeHtml(entry.failed.type)}</strong>: ${escapeHtml(entry.failed.summary)}</p>` : '',
+    entry.osNotScanned ? '<p class="warn">Trivy could not analyse this image\'s operating system; only language packages were scanned.</p>' : '',
+  ].join('');
+  if (entry.failed) return `<section>${heading}${gaps}</section>`;
+  if (entry.rows.length === 0) return `<section>${heading}${gaps}<p class="ok">No vulnerabilities found.</p></section>`;
+  const header = ['Severity', 'Vulnerability', 'Package', 'Installed', 'Fixed', 'State', 'Notes', 'Title'].map((h) => `<th>${h}</th>`).join('');
+  return `<section>${heading}${gaps}${severityCounts(countBySeverity(entry.rows))}
+<table class="image-findings"><thead><tr>${header}</tr></thead>
+<tbody>
+${entry.rows.map(imageFindingRow).join('\n')}
+</tbody></table></section>`;
+}
+
+export function renderImagePage(view: ImageView, options: SiteOptions): string {
+  const projects = view.projects.length ? view.projects.map(escapeHtml).join(', ') : '<span class="muted">none listed</span>';
+  return page({
+    title: `${view.image}: CVE inventory`,
+    body: `${crumbs([siteLink('All releases', INDEX_PAGE), siteLink('Images', IMAGES_PAGE)])}
+<h1>${escapeHtml(view.image)}${imageBadges(view)}</h1>
+<p class="meta">${issueLink(view)} · Releases: ${view.releases.map((r) => escapeHtml(r.release)).join(', ')} · Projects: ${projects}</p>
+${view.releases.map(imageReleaseSection).join('\n')}
+${footer(options.generatedAt)}`,
+  });
 }

@@ -1,10 +1,24 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { Finding, Severity } from '../../core/finding.js';
 import { buildImageRecords, parseImageList } from '../../core/image-list.js';
-import { escapeHtml, releasePageName, renderIndexPage, renderReleasePage } from '../../core/render/html.js';
+import {
+  collectImageViews,
+  escapeHtml,
+  findingMark,
+  imagePageName,
+  releasePageName,
+  renderImagePage,
+  renderImagesIndex,
+  renderIndexPage,
+  renderReleasePage,
+  type SiteRelease,
+} from '../../core/render/html.js';
+import { embedJson } from '../../core/render/site-page.js';
+import { FINDINGS_TABLE_SCRIPT, type TableData } from '../../core/render/site-table.js';
 import type { ImageScan } from '../../core/scan.js';
-import { mergeTriage, summarizeReport, type PreviousRow } from '../../core/triage.js';
+import { mergeTriage, summarizeReport, type PreviousRow, type ReleaseReport } from '../../core/triage.js';
 
 function finding(image: string, vulnerabilityId: string, packageName: string, severity: Severity = 'HIGH', extra: Partial<Finding> = {}): Finding {
   return {
@@ -27,41 +41,74 @@ function finding(image: string, vulnerabilityId: string, packageName: string, se
 }
 
 const XSS = '<img src=x onerror=alert(1)>';
+const BREAKOUT = '</script><script>alert(2)</script><!--';
+const IMG = 'rancher/shell:v0.1.6';
+const OPTIONS = { generatedAt: '2025-01-13T09:30:00Z' };
 
-function sample() {
-  const img = 'rancher/shell:v0.1.6';
+/** One release with every kind of row the site must tell apart, and hostile strings in every field a person or a scanner writes. */
+function sample(): ReleaseReport {
   const images = buildImageRecords({
-    images: parseImageList(`${img}\nrancher/broken:v1\nrancher/windows-agent:v1\nrancher/mirrored-pause:3.6`, 'images'),
+    images: parseImageList(`${IMG}\nrancher/broken:v1\nrancher/windows-agent:v1\nrancher/mirrored-pause:3.6`, 'images'),
     windowsImages: parseImageList('rancher/windows-agent:v1', 'windows'),
   });
   const findings = [
-    finding(img, 'CVE-IGNORED', 'curl', 'CRITICAL'),
-    finding(img, 'CVE-WAITING', 'busybox'),
-    finding(img, 'CVE-BADIGNORE', 'zlib'),
-    finding(img, 'CVE-XSS', XSS, 'MEDIUM', { title: XSS, url: 'javascript:alert(1)', installedVersion: '"><script>x</script>' }),
-    finding(img, 'CVE-PLAIN', 'musl', 'LOW'),
+    finding(IMG, 'CVE-IGNORED', 'curl', 'CRITICAL'),
+    finding(IMG, 'CVE-WAITING', 'busybox'),
+    finding(IMG, 'CVE-BADIGNORE', 'zlib'),
+    finding(IMG, 'CVE-XSS', XSS, 'MEDIUM', { title: XSS, url: 'javascript:alert(1)', installedVersion: BREAKOUT }),
+    finding(IMG, 'CVE-PLAIN', 'musl', 'LOW', { title: 'line\u2028separator' }),
   ];
   const previous: PreviousRow[] = [
-    { image: img, packageName: 'curl', vulnerabilityId: 'CVE-IGNORED', state: 'ignore', notes: `not reachable ${XSS}`, firstSeen: '', cells: {} },
-    { image: img, packageName: 'busybox', vulnerabilityId: 'CVE-WAITING', state: 'waiting', notes: 'upstream', firstSeen: '', cells: {} },
-    { image: img, packageName: 'zlib', vulnerabilityId: 'CVE-BADIGNORE', state: 'ignore', notes: '', firstSeen: '', cells: {} },
+    { image: IMG, packageName: 'curl', vulnerabilityId: 'CVE-IGNORED', state: 'ignore', notes: `not reachable ${XSS}, see https://github.com/rancher/shell/issues/1.`, firstSeen: '', cells: {} },
+    { image: IMG, packageName: 'busybox', vulnerabilityId: 'CVE-WAITING', state: 'waiting', notes: 'upstream javascript:alert(1)', firstSeen: '', cells: {} },
+    { image: IMG, packageName: 'zlib', vulnerabilityId: 'CVE-BADIGNORE', state: 'ignore', notes: '', firstSeen: '', cells: {} },
   ];
   const scans = new Map<string, ImageScan>([
-    [img, { image: img, outcome: 'findings', osScanned: true, findings }],
-    ['rancher/broken:v1', { image: 'rancher/broken:v1', outcome: 'failed', osScanned: false, findings: [], failure: { type: 'ImageNotFound', permanent: true, summary: `image not found in the registry: ${XSS}` } }],
+    [IMG, { image: IMG, outcome: 'findings', osScanned: true, findings }],
+    ['rancher/broken:v1', { image: 'rancher/broken:v1', outcome: 'failed', osScanned: false, findings: [], failure: { type: 'ImageNotFound', permanent: true, summary: `image not found: ${XSS}` } }],
     ['rancher/windows-agent:v1', { image: 'rancher/windows-agent:v1', outcome: 'os-not-scanned', osScanned: false, findings: [] }],
-    ['rancher/mirrored-pause:3.6', { image: 'rancher/mirrored-pause:3.6', outcome: 'clean', osScanned: true, findings: [] }],
+    ['rancher/mirrored-pause:3.6', { image: 'rancher/mirrored-pause:3.6', outcome: 'findings', osScanned: true, findings: [finding('rancher/mirrored-pause:3.6', 'CVE-MIRROR', 'stdlib', 'UNKNOWN', { fixedVersion: '' })] }],
   ]);
-  const report = mergeTriage({ release: 'v2.9.0', images, scans, previous, today: '2025-01-13' });
-  return { report, summary: summarizeReport(report) };
+  return mergeTriage({ release: 'v2.9.0', images, scans, previous, today: '2025-01-13' });
 }
 
-/** The <tr> of the findings table that mentions the given vulnerability id. */
+function entryOf(report: ReleaseReport, extra: Partial<SiteRelease> = {}): SiteRelease {
+  return { summary: summarizeReport(report), csvFile: 'cves-v2.9.0.csv', scannedAt: '2025-01-13T09:00:00Z', ...extra };
+}
+
+const releasePage = (report = sample()) => renderReleasePage(report, entryOf(report), OPTIONS);
+
+function allPages(): Record<string, string> {
+  const report = sample();
+  const views = collectImageViews([report], { [IMG]: 'https://github.com/o/r/issues/1', 'rancher/windows-agent:v1': 'javascript:alert(1)' });
+  return {
+    index: renderIndexPage([entryOf(report, { openVexFile: 'cves-v2.9.0.openvex.json' })], OPTIONS),
+    release: releasePage(report),
+    images: renderImagesIndex(views, ['v2.9.0'], OPTIONS),
+    ...Object.fromEntries(views.map((v) => [v.image, renderImagePage(v, OPTIONS)])),
+  };
+}
+
+function embeddedData(html: string): TableData {
+  const match = /<script type="application\/json" id="findings-data">([^<]*)<\/script>/.exec(html);
+  assert.ok(match, 'the findings data is embedded, with no "<" inside it');
+  return JSON.parse(match[1]!) as TableData;
+}
+
+/** The rows of the embedded data as objects, keyed by vulnerability id. */
+function dataRows(html: string): Map<string, Record<string, unknown>> {
+  const data = embeddedData(html);
+  return new Map(data.rows.map((row) => [row[4], Object.fromEntries(data.fields.map((f, i) => [f, row[i]]))]));
+}
+
+/** The <tr> of a static table that mentions the given vulnerability id. */
 function rowOf(html: string, id: string): string {
   const row = html.split('\n').find((l) => l.startsWith('<tr') && l.includes(`>${id}<`));
   assert.ok(row, `no row for ${id}`);
   return row;
 }
+
+const section = (html: string, id: string) => new RegExp(`<ul class="gaps" id="${id}">([\\s\\S]*?)</ul>`).exec(html)![1]!;
 
 describe('escapeHtml', () => {
   it('escapes the five HTML special characters', () => {
@@ -71,103 +118,195 @@ describe('escapeHtml', () => {
   });
 });
 
-describe('renderReleasePage', () => {
-  // Rendered inside each test, so that a renderer that throws fails the tests rather than only the suite.
-  const page = () => {
-    const { report, summary } = sample();
-    return renderReleasePage(summary, report.rows, 'cves-v2.9.0.csv');
-  };
-
-  it('contains no markup from the data', () => {
-    const html = page();
+describe('embedded findings data', () => {
+  it('cannot close its script element, and reads back exactly', () => {
+    const html = releasePage();
+    assert.ok(!html.includes(BREAKOUT));
     assert.ok(!html.includes(XSS));
-    assert.ok(!html.includes('<script>'));
-    assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'));
-    assert.ok(html.includes('&quot;&gt;&lt;script&gt;x&lt;/script&gt;'));
+    assert.equal(html.match(/<\/script>/g)?.length, 2, 'only the data and the table script close');
+    const rows = dataRows(html);
+    assert.equal(rows.get('CVE-XSS')!.installed, BREAKOUT);
+    assert.equal(rows.get('CVE-XSS')!.title, XSS);
+    assert.equal(rows.get('CVE-PLAIN')!.title, 'line\u2028separator');
+    assert.ok(!html.includes('\u2028'), 'line separators are escaped');
   });
 
-  it('does not turn a javascript: URL into a link, but links https URLs', () => {
-    const html = page();
-    assert.ok(!/href="javascript:/i.test(html));
-    assert.ok(!html.includes('javascript:alert'));
-    assert.ok(!rowOf(html, 'CVE-XSS').includes('<a '));
-    assert.ok(rowOf(html, 'CVE-PLAIN').includes('<a href="https://avd.aquasec.com/nvd/cve-plain" rel="noopener noreferrer">CVE-PLAIN</a>'));
+  it('escapes "<" in any value', () => {
+    assert.equal(embedJson('d', { a: '</script><!--' }), '<script type="application/json" id="d">{"a":"\\u003c/script>\\u003c!--"}</script>');
   });
 
-  it('marks honoured ignores "ignored", waiting rows "waiting", unjustified ignores "invalid-ignore"', () => {
-    const html = page();
-    assert.match(rowOf(html, 'CVE-IGNORED'), /^<tr class="ignored">/);
-    assert.match(rowOf(html, 'CVE-WAITING'), /^<tr class="waiting">/);
-    assert.match(rowOf(html, 'CVE-BADIGNORE'), /^<tr class="invalid-ignore">/);
-    assert.match(rowOf(html, 'CVE-PLAIN'), /^<tr>/);
-    assert.match(html, /tr\.ignored td\{[^}]+\}/, 'the page styles ignored rows');
+  it('keeps only http(s) URLs', () => {
+    const rows = dataRows(releasePage());
+    assert.equal(rows.get('CVE-XSS')!.url, '');
+    assert.equal(rows.get('CVE-PLAIN')!.url, 'https://avd.aquasec.com/nvd/cve-plain');
   });
 
-  it('lists failed scans and images whose OS was not scanned', () => {
-    const html = page();
-    const failed = /<ul id="failed-scans">([\s\S]*?)<\/ul>/.exec(html)![1]!;
-    assert.ok(failed.includes('rancher/broken:v1: ImageNotFound: image not found in the registry: &lt;img'), failed);
-    const notScanned = /<ul id="os-not-scanned">([\s\S]*?)<\/ul>/.exec(html)![1]!;
-    assert.equal(notScanned, '<li>rancher/windows-agent:v1</li>');
-    assert.match(html, /5 findings in 4 images; 1 failed scans; 1 images whose OS was not scanned/);
-  });
-
-  it('says "none" when nothing failed and every OS was scanned', () => {
-    const clean = summarizeReport(
-      mergeTriage({
-        release: 'v2.9.0',
-        images: buildImageRecords({ images: parseImageList('rancher/a:v1', 'i') }),
-        scans: new Map([['rancher/a:v1', { image: 'rancher/a:v1', outcome: 'clean', osScanned: true, findings: [] }]]),
-        previous: [],
-        today: '2025-01-13',
-      }),
+  it('marks honoured ignores, waiting rows and unjustified ignores', () => {
+    const rows = dataRows(releasePage());
+    assert.deepEqual(
+      ['CVE-IGNORED', 'CVE-WAITING', 'CVE-BADIGNORE', 'CVE-PLAIN'].map((id) => rows.get(id)!.mark),
+      ['ignored', 'waiting', 'invalid-ignore', ''],
     );
-    const page = renderReleasePage(clean, [], 'x.csv');
-    assert.match(page, /<ul id="failed-scans"><li>none<\/li><\/ul>/);
-    assert.match(page, /<ul id="os-not-scanned"><li>none<\/li><\/ul>/);
+    assert.equal(findingMark({ ignored: false, state: ' Ignore ' }), 'invalid-ignore');
+    assert.equal(findingMark({ ignored: false, state: 'WAITING' }), 'waiting');
   });
 
-  it('flags mirrored and windows images next to the image name', () => {
-    const img = 'rancher/mirrored-win:v1';
-    const images = buildImageRecords({ images: parseImageList(img, 'i'), windowsImages: parseImageList(img, 'w') });
-    const r = mergeTriage({
-      release: 'r',
-      images,
-      scans: new Map([[img, { image: img, outcome: 'findings', osScanned: true, findings: [finding(img, 'CVE-1', 'p')] }]]),
-      previous: [],
-      today: '2025-01-13',
-    });
-    const page = renderReleasePage(summarizeReport(r), r.rows, 'r.csv');
-    assert.ok(rowOf(page, 'CVE-1').includes(`<td>${img} (mirrored) (windows)</td>`));
+  it('describes each image once, with its page and its mirrored and Windows flags', () => {
+    const data = embeddedData(releasePage());
+    assert.deepEqual(data.images, [
+      ['rancher/mirrored-pause:3.6', imagePageName('rancher/mirrored-pause:3.6'), 1, 0],
+      [IMG, imagePageName(IMG), 0, 0],
+    ]);
+    assert.deepEqual(data.states, ['ignore', 'triaged', 'waiting']);
   });
 });
 
-describe('renderIndexPage and releasePageName', () => {
-  it('links each release page and CSV with safe names, and escapes the release name', () => {
-    const { summary } = sample();
-    const hostile = { ...summary, release: 'v2.9.0/../<b>x</b>' };
-    const html = renderIndexPage(
-      [
-        { summary, csvFile: 'cves-v2.9.0.csv' },
-        { summary: hostile, csvFile: 'x.csv' },
-      ],
-      '2025-01-13T09:00:00Z',
+describe('the findings table script', () => {
+  it('can be inlined: it neither closes its element nor opens a comment', () => {
+    assert.ok(!/<\/script|<!--/i.test(FINDINGS_TABLE_SCRIPT));
+  });
+
+  it('writes text, never markup', () => {
+    assert.doesNotMatch(FINDINGS_TABLE_SCRIPT, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+  });
+
+  it('is the only script the page may run', () => {
+    const html = releasePage();
+    const hash = createHash('sha256').update(FINDINGS_TABLE_SCRIPT).digest('base64');
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!.replace(/&#39;/g, "'");
+    assert.match(csp, /default-src 'none'/);
+    assert.ok(csp.includes(`script-src 'sha256-${hash}';`), csp);
+    assert.ok(!csp.includes('unsafe-inline'));
+    assert.ok(html.includes(`<script>${FINDINGS_TABLE_SCRIPT}</script>`));
+  });
+});
+
+describe('renderReleasePage', () => {
+  it('styles ignored, waiting and unjustified-ignore rows differently', () => {
+    const html = releasePage();
+    const background = (cls: string) => new RegExp(`tr\\.${cls} td\\{background:([^;}]+)`).exec(html)?.[1];
+    const colours = ['ignored', 'waiting', 'invalid-ignore'].map(background);
+    assert.ok(colours.every(Boolean), String(colours));
+    assert.equal(new Set(colours).size, 3);
+  });
+
+  it('lists failed scans and images whose OS was not scanned, escaped', () => {
+    const html = releasePage();
+    assert.equal(
+      section(html, 'failed-scans'),
+      `<li><a href="${imagePageName('rancher/broken:v1')}">rancher/broken:v1</a>: <strong>ImageNotFound</strong>: image not found: &lt;img src=x onerror=alert(1)&gt;</li>`,
     );
+    assert.equal(section(html, 'os-not-scanned'), `<li><a href="${imagePageName('rancher/windows-agent:v1')}">rancher/windows-agent:v1</a><span class="badge windows">windows</span></li>`);
+    assert.match(section(html, 'invalid-ignores'), /CVE-BADIGNORE in zlib: state is &quot;ignore&quot; but notes give no justification/);
+    assert.match(html, /6 findings in 4 images \(2 with findings, 0 clean\); 1 ignored; 1 failed scans; 1 images whose OS was not scanned/);
+  });
+
+  it('says "none" when nothing failed and every OS was scanned', () => {
+    const report = mergeTriage({
+      release: 'v2.9.0',
+      images: buildImageRecords({ images: parseImageList('rancher/a:v1', 'i') }),
+      scans: new Map([['rancher/a:v1', { image: 'rancher/a:v1', outcome: 'clean', osScanned: true, findings: [] }]]),
+      previous: [],
+      today: '2025-01-13',
+    });
+    const html = releasePage(report);
+    for (const id of ['failed-scans', 'os-not-scanned', 'invalid-ignores']) assert.equal(section(html, id), '<li class="none">none</li>');
+    assert.deepEqual(embeddedData(html).rows, []);
+  });
+
+  it('links the CSV, and the OpenVEX file only when there is one', () => {
+    const report = sample();
+    assert.ok(releasePage(report).includes('<a href="cves-v2.9.0.csv">CSV</a></span>'));
+    assert.ok(!releasePage(report).includes('OpenVEX'));
+    assert.ok(renderReleasePage(report, entryOf(report, { openVexFile: 'cves-v2.9.0.openvex.json' }), OPTIONS).includes('<a href="cves-v2.9.0.openvex.json">OpenVEX</a>'));
+  });
+});
+
+describe('renderIndexPage', () => {
+  it('shows the counts of each release in named cells', () => {
+    const html = renderIndexPage([entryOf(sample())], OPTIONS);
+    const row = html.split('\n').find((l) => l.startsWith('<tr data-release="v2.9.0">'))!;
+    const cells = Object.fromEntries([...row.matchAll(/data-field="(\w+)">(.*?)<\/t[dh]>/g)].map((m) => [m[1], m[2]]));
+    assert.deepEqual(
+      ['findings', 'CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN', 'ignored', 'images', 'failed', 'osNotScanned', 'new', 'fixed', 'invalidIgnores'].map((f) => cells[f]),
+      ['6', '1', '2', '1', '1', '1', '1', '4', '1', '1', '3', '0', '1'],
+    );
+    assert.equal(cells.scannedAt, '<time datetime="2025-01-13T09:00:00Z">2025-01-13 09:00 UTC</time>');
+    assert.equal(cells.files, '<span class="files"><a href="cves-v2.9.0.csv">CSV</a></span>');
+  });
+
+  it('links each release page with a safe name, and escapes the release name', () => {
+    const report = sample();
+    const hostile = { ...entryOf(report), summary: { ...summarizeReport(report), release: 'v2.9.0/../<b>x</b>' } };
+    const html = renderIndexPage([entryOf(report), hostile], OPTIONS);
     assert.ok(html.includes(`<a href="${releasePageName('v2.9.0')}">v2.9.0</a>`));
     assert.ok(!html.includes('<b>x</b>'));
     assert.ok(html.includes('&lt;b&gt;x&lt;/b&gt;'));
-    assert.ok(html.includes('<a href="cves-v2.9.0.csv">CSV</a>'));
     assert.match(releasePageName('v2.9.0/../<b>x</b>'), /^release-[A-Za-z0-9._-]+\.html$/);
     assert.ok(!releasePageName('../../etc/passwd').includes('/'));
   });
 
-  it('shows the failed and OS-not-scanned counts per release', () => {
-    const { summary } = sample();
-    const html = renderIndexPage([{ summary, csvFile: 'c.csv' }], 'now');
-    const row = html.split('\n').find((l) => l.startsWith('<tr><td><a href="release-v2.9.0.html">'))!;
-    const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]);
-    // Release, CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN, Images, Failed scans, OS not scanned, New, Fixed, Invalid ignores, CSV
-    // New: the two findings without a previous row (CVE-XSS, CVE-PLAIN).
-    assert.deepEqual(cells.slice(1, 12), ['1', '2', '1', '1', '0', '4', '1', '1', '2', '0', '1']);
+  it('draws counts by severity as inline SVG, one bar per release', () => {
+    const html = renderIndexPage([entryOf(sample())], OPTIONS);
+    const svg = /<svg[\s\S]*?<\/svg>/.exec(html)![0];
+    assert.equal(svg.match(/<rect class="bar-/g)?.length, 5 + 5, 'five severities present plus the legend');
+    assert.match(svg, /<title>v2\.9\.0: 1 CRITICAL<\/title>/);
+    assert.doesNotMatch(svg, /href|<image|<script/);
+  });
+});
+
+describe('image view', () => {
+  it('regroups findings by image across releases, with its issue link', () => {
+    const a = sample();
+    const b = { ...sample(), release: 'v2.10.0' };
+    const views = collectImageViews([a, b], { [IMG]: 'https://github.com/o/r/issues/1' });
+    const shell = views.find((v) => v.image === IMG)!;
+    assert.deepEqual(shell.releases.map((r) => [r.release, r.rows.length]), [['v2.9.0', 5], ['v2.10.0', 5]]);
+    assert.equal(shell.issueUrl, 'https://github.com/o/r/issues/1');
+    const broken = views.find((v) => v.image === 'rancher/broken:v1')!;
+    assert.equal(broken.releases[0]!.failed?.type, 'ImageNotFound');
+    assert.equal(views.find((v) => v.image === 'rancher/windows-agent:v1')!.releases[0]!.osNotScanned, true);
+    assert.deepEqual(views.map((v) => v.image), [...views.map((v) => v.image)].sort());
+  });
+
+  it('escapes every string, marks rows, and links only http(s)', () => {
+    const pages = allPages();
+    const shell = pages[IMG]!;
+    assert.ok(!shell.includes(XSS) && !shell.includes(BREAKOUT));
+    assert.match(rowOf(shell, 'CVE-IGNORED'), /^<tr class="ignored">/);
+    assert.match(rowOf(shell, 'CVE-WAITING'), /^<tr class="waiting">/);
+    assert.match(rowOf(shell, 'CVE-BADIGNORE'), /^<tr class="invalid-ignore">/);
+    assert.match(rowOf(shell, 'CVE-PLAIN'), /^<tr>/);
+    assert.ok(rowOf(shell, 'CVE-XSS').includes('<td class="vulnerability">CVE-XSS</td>'), 'a javascript: URL is not a link');
+    assert.ok(rowOf(shell, 'CVE-IGNORED').includes('see <a href="https://github.com/rancher/shell/issues/1" rel="noopener noreferrer">https://github.com/rancher/shell/issues/1</a>.'));
+    assert.ok(rowOf(shell, 'CVE-WAITING').includes('<td class="notes">upstream javascript:alert(1)</td>'));
+    assert.ok(shell.includes('<a href="https://github.com/o/r/issues/1" rel="noopener noreferrer">GitHub issue</a>'));
+    assert.ok(!pages['rancher/windows-agent:v1']!.includes('GitHub issue'), 'a javascript: issue link is dropped');
+    assert.match(pages['rancher/broken:v1']!, /The scan failed in this run: <strong>ImageNotFound<\/strong>: image not found: &lt;img/);
+    assert.match(pages['rancher/mirrored-pause:3.6']!, /<h1>rancher\/mirrored-pause:3\.6<span class="badge mirrored">mirrored<\/span><\/h1>/);
+  });
+
+  it('gives distinct images distinct, path-free page names', () => {
+    assert.notEqual(imagePageName('rancher/a:v1'), imagePageName('rancher/a_v1'));
+    assert.equal(imagePageName(IMG), imagePageName(IMG));
+    assert.match(imagePageName(`../../${'x'.repeat(300)}:v1`), /^image-[A-Za-z0-9._-]{1,110}\.html$/);
+  });
+});
+
+describe('every page', () => {
+  it('links only to sibling files by relative name, or to http(s) URLs', () => {
+    for (const [name, html] of Object.entries(allPages())) {
+      for (const [, href] of html.matchAll(/\shref="([^"]*)"/g)) {
+        const ok = /^[A-Za-z0-9._-]+\.(html|csv|json)$/.test(href!) || /^https?:\/\/[^/]/.test(href!) || href === 'data:,';
+        assert.ok(ok, `${name}: ${href}`);
+      }
+    }
+  });
+
+  it('loads nothing: no src attribute, no external stylesheet, no CSS URL', () => {
+    for (const [name, html] of Object.entries(allPages())) {
+      assert.doesNotMatch(html, /<[a-z][^>]*\ssrc=|<link rel="stylesheet"|url\(|@import/i, name);
+      assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;/, name);
+    }
   });
 });
