@@ -89,6 +89,33 @@ describe('reliability drills', () => {
     }
   });
 
+  it('hands in-flight scans back when a worker gets SIGTERM, and another worker finishes the run', async (t) => {
+    const h = await Harness.create();
+    await h.scenarios({ default: { synthetic: 1, delayMs: 400 } });
+    const taskQueue = `sigterm-${randomUUID()}`;
+    const leaving = await spawnWorker(workerEnv(h, env.address, taskQueue));
+    workers.push(leaving);
+    try {
+      const list = await h.writeList('images.txt', images('term', 0, 40));
+      const handle = await startRun(env.client, { releases: [{ name: 'v1', images: list }], maxConcurrentScans: 8 }, { taskQueue });
+      await eventually(async () => (await h.calls()).filter((c) => c.kind === 'scan').length >= 10, 60_000, '10 scans');
+      const stopAt = Date.now();
+      leaving.child.kill('SIGTERM');
+      const code = await leaving.exited;
+      const stopMs = Date.now() - stopAt;
+      t.diagnostic(`worker exited with code ${code} ${stopMs} ms after SIGTERM (grace 2 s)`);
+      assert.equal(code, 0);
+      assert.ok(stopMs < 15_000, `stopped in ${stopMs} ms`);
+      const staying = await spawnWorker(workerEnv(h, env.address, taskQueue));
+      workers.push(staying);
+      const summary = await handle.result();
+      assert.equal(summary.releases[0]?.result?.scanned, 40);
+      assert.equal(summary.releases[0]?.result?.failed, 0);
+    } finally {
+      for (const w of workers.splice(0)) w.child.kill('SIGKILL');
+    }
+  });
+
   it('resumes a run after the dev server is stopped and started again on the same SQLite file', async (t) => {
     const h = await Harness.create();
     await h.scenarios({ default: { synthetic: 1, delayMs: 100 } });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -10,7 +10,7 @@ import { createGitHub } from '../../activities/github.js';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { startRun } from '../../client/scan.js';
 import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../../client/schedule.js';
-import { parseReportCsv } from '../../core/render/csv.js';
+import { parseReportCsv, REPORT_COLUMNS } from '../../core/render/csv.js';
 import type { ScanReleasesInput } from '../../core/run.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { releaseProgressQuery, runProgressQuery } from '../../workflows/messages.js';
@@ -254,6 +254,27 @@ describe('scanReleases on a real Temporal server', () => {
     } finally {
       await fake.close();
     }
+  });
+
+  it('completes a release with zero images, and fails only the release whose previous CSV is broken, leaving that file untouched', async () => {
+    const h = await Harness.create();
+    const broken = 'image,package_name,vulnerability_id,state,notes\nrancher/x:1,openssl,CVE-1,ignore,"unterminated note\n';
+    await mkdir(h.reportsDir, { recursive: true });
+    await writeFile(join(h.reportsDir, 'cves-v-broken.csv'), broken);
+    const input: ScanReleasesInput = {
+      releases: [
+        { name: 'v-empty', images: await h.writeList('empty.txt', ['# no images in this release']) },
+        { name: 'v-broken', images: await h.writeList('b.txt', images('b', 0, 2)) },
+      ],
+    };
+    const summary = await withWorker(h, async (taskQueue) => (await startRun(env.client, input, { taskQueue })).result());
+    const [empty, failed] = summary.releases;
+    assert.equal(empty?.status, 'completed');
+    assert.equal(empty?.result?.total, 0);
+    assert.equal(await h.readReport('v-empty'), `${REPORT_COLUMNS.join(',')}\n`);
+    assert.equal(failed?.status, 'failed');
+    assert.match(failed?.error ?? '', /InvalidPreviousReport: .*cves-v-broken\.csv is not a valid CSV report.*left untouched/);
+    assert.equal(await readFile(join(h.reportsDir, 'cves-v-broken.csv'), 'utf8'), broken, 'the person\'s file is unchanged');
   });
 
   it('creates, describes and triggers the weekly Schedule, and the triggered run completes', async () => {

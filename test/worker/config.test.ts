@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadEnvConfig, loadFileConfig, readGitHubToken, runInputFrom } from '../../worker/config.js';
+
+async function configFile(content: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'config-'));
+  const path = join(dir, 'image-scanning.json');
+  await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+const rejectsWith = (promise: Promise<unknown>, pattern: RegExp) =>
+  assert.rejects(promise, (e: unknown) => e instanceof ConfigError && pattern.test((e as Error).message));
+
+describe('configuration file', () => {
+  it('resolves list paths against the file and keeps URLs', async () => {
+    const path = await configFile({ releases: [{ name: 'v2.9.0', images: 'lists/images.txt', sources: 'https://example.com/s.txt' }], mirrorList: 'mirror.txt' });
+    const config = await loadFileConfig(path);
+    assert.equal(config.releases[0]!.images, join(path, '..', 'lists/images.txt'));
+    assert.equal(config.releases[0]!.sources, 'https://example.com/s.txt');
+    assert.equal(config.mirrorList, join(path, '..', 'mirror.txt'));
+  });
+
+  it('refuses an unknown key and names it', async () => {
+    await rejectsWith(loadFileConfig(await configFile({ releases: [{ name: 'v1' }], maxConcurrentScan: 4 })), /image-scanning\.json: .*maxConcurrentScan/);
+    await rejectsWith(loadFileConfig(await configFile({ releases: [{ name: 'v1', image: 'x.txt' }] })), /releases\.0.*image/);
+  });
+
+  it('refuses a wrong type and names the field', async () => {
+    await rejectsWith(loadFileConfig(await configFile({ releases: [{ name: 'v1' }], maxConcurrentScans: 'eight' })), /maxConcurrentScans/);
+    await rejectsWith(loadFileConfig(await configFile({ releases: [] })), /releases/);
+    await rejectsWith(loadFileConfig(await configFile({ releases: [{ name: 'v1 with spaces' }] })), /releases\.0\.name/);
+  });
+
+  it('names the file when it is not JSON or does not exist', async () => {
+    await rejectsWith(loadFileConfig(await configFile('{ "releases": [')), /image-scanning\.json is not valid JSON/);
+    await rejectsWith(loadFileConfig('/nonexistent/image-scanning.json'), /\/nonexistent\/image-scanning\.json cannot be read/);
+  });
+
+  it('picks one release of the file with --release, and refuses a release it does not list', async () => {
+    const path = await configFile({ releases: [{ name: 'v1' }, { name: 'v2' }] });
+    assert.deepEqual((await runInputFrom({ config: path, release: 'v2' })).releases.map((r) => r.name), ['v2']);
+    await rejectsWith(runInputFrom({ config: path, release: 'v3' }), /release v3 is not in/);
+    await rejectsWith(runInputFrom({}), /--release NAME/);
+  });
+});
+
+describe('environment', () => {
+  it('applies defaults and treats empty strings as unset', () => {
+    const config = loadEnvConfig({ TRIVY_TIMEOUT: '', TRIVY_SEVERITIES: 'critical, high' });
+    assert.equal(config.TRIVY_TIMEOUT, 600);
+    assert.deepEqual(config.TRIVY_SEVERITIES, ['CRITICAL', 'HIGH']);
+    assert.equal(config.TEMPORAL_TASK_QUEUE, 'image-scanning');
+  });
+
+  it('names the variable with a wrong value', () => {
+    assert.throws(() => loadEnvConfig({ TRIVY_TIMEOUT: 'soon' }), (e: unknown) => e instanceof ConfigError && /TRIVY_TIMEOUT/.test((e as Error).message));
+    assert.throws(() => loadEnvConfig({ TRIVY_SEVERITIES: 'HIGH,SEVERE' }), (e: unknown) => e instanceof ConfigError && /TRIVY_SEVERITIES/.test((e as Error).message));
+    assert.throws(() => loadEnvConfig({ GITHUB_REPOSITORY: 'not-a-repo' }), (e: unknown) => e instanceof ConfigError && /GITHUB_REPOSITORY/.test((e as Error).message));
+  });
+
+  it('never puts the token in a validation message', () => {
+    const token = 'ghp_abcdefSECRET';
+    assert.throws(
+      () => loadEnvConfig({ GITHUB_TOKEN: token, GITHUB_API_URL: 'not a url' }),
+      (e: unknown) => e instanceof ConfigError && /GITHUB_API_URL/.test((e as Error).message) && !(e as Error).message.includes(token),
+    );
+  });
+
+  it('reads the token from a secrets file, refusing one every user can read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secret-'));
+    const file = join(dir, 'github_token');
+    await writeFile(file, 'ghp_fromfile\n');
+    await chmod(file, 0o600);
+    assert.equal(readGitHubToken(loadEnvConfig({ GITHUB_TOKEN_FILE: file })), 'ghp_fromfile');
+    await chmod(file, 0o644);
+    assert.throws(() => readGitHubToken(loadEnvConfig({ GITHUB_TOKEN_FILE: file })), (e: unknown) => e instanceof ConfigError && /readable by every user/.test((e as Error).message) && !(e as Error).message.includes('ghp_fromfile'));
+    await writeFile(file, '');
+    await chmod(file, 0o600);
+    assert.equal(readGitHubToken(loadEnvConfig({ GITHUB_TOKEN_FILE: file })), undefined, 'an empty secret means: plan only');
+  });
+});
