@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { reconcileFromStore } from './issues.js';
+import { renderFromResults } from './render.js';
 import { printImages, runEmbedded, runWorker, startScan } from './commands.js';
 import { connectClient } from './connection.js';
 import { startDevServer } from './dev-server.js';
@@ -110,6 +111,15 @@ export function buildProgram(): Command {
   releaseOptions(program.command('images').description('print the images a run would scan, one JSON object per line'))
     .option('--json', 'one JSON object per image (the only format for now)')
     .action(action(printImages));
+
+  program
+    .command('render')
+    .description('rebuild the CSV, summary and site of a release from stored scan results, without scanning')
+    .requiredOption('--release <name>', 'release name')
+    .requiredOption('--results <dir>', "a run's folder in the result store (data/runs/<run>)")
+    .option('--previous <file>', 'previous CSV to merge notes and states from (default: the CSV already in --out)')
+    .requiredOption('--out <dir>', 'reports directory to write')
+    .action(action(renderFromResults));
 
   const issues = program.command('issues').description('GitHub issues from the newest stored reports');
   releaseOptions(issues.command('plan').description('write the plan (Markdown and JSON), change nothing'))

@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
+import { storeKeys } from '../activities/result-store.js';
 import { formatListProblems } from '../core/image-list.js';
 import { ConfigError } from '../worker/config.js';
 import { createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
@@ -48,6 +49,7 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
       return followRun(handle);
     });
     console.log(formatRunSummary(summary));
+    console.log(`scan results (for \`render --results\`): ${deps.store.path(storeKeys.run(summary.runKey))}`);
     console.log(`Web UI: ${webUiUrl(namespace)}`);
     return runFailed(summary) ? 1 : 0;
   } finally {
