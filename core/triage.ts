@@ -101,12 +101,20 @@ function keepRicher(map: Map<string, PreviousRow>, key: string, row: PreviousRow
 export function mergeTriage(input: MergeInput): ReleaseReport {
   const byExact = new Map<string, PreviousRow>();
   const byRepository = new Map<string, PreviousRow>();
+  const previousByImage = new Map<string, PreviousRow[]>();
+  const repositories = new Map<string, string | undefined>();
   for (const row of input.previous) {
     keepRicher(byExact, exactKey(row.image, row.packageName, row.vulnerabilityId), row);
-    const repo = repositoryOf(row.image);
+    let ofImage = previousByImage.get(row.image);
+    if (!ofImage) {
+      ofImage = [];
+      previousByImage.set(row.image, ofImage);
+      repositories.set(row.image, repositoryOf(row.image));
+    }
+    ofImage.push(row);
+    const repo = repositories.get(row.image);
     if (repo) keepRicher(byRepository, exactKey(repo, row.packageName, row.vulnerabilityId), row);
   }
-  const previousImages = new Set(input.previous.map((r) => r.image));
 
   const rows: TriagedFinding[] = [];
   const carriedRows: PreviousRow[] = [];
@@ -128,7 +136,7 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
         type: scan?.failure?.type ?? 'NotScanned',
         summary: scan?.failure?.summary ?? 'no scan result was recorded for this image in this run',
       });
-      for (const row of input.previous) if (row.image === record.image) carriedRows.push(row);
+      carriedRows.push(...(previousByImage.get(record.image) ?? []));
       continue;
     }
     scannedImages.add(record.image);
@@ -142,7 +150,7 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
     for (const finding of scan.findings) {
       const exact = byExact.get(exactKey(record.image, finding.packageName, finding.vulnerabilityId));
       // A renamed tag inherits triage only when this exact image has no report of its own yet.
-      const previous = exact ?? (previousImages.has(record.image) ? undefined : byRepository.get(exactKey(repo, finding.packageName, finding.vulnerabilityId)));
+      const previous = exact ?? (previousByImage.has(record.image) ? undefined : byRepository.get(exactKey(repo, finding.packageName, finding.vulnerabilityId)));
       if (previous) matchedPrevious.add(previous);
       else newCount++;
       const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;

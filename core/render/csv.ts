@@ -32,7 +32,6 @@ export const REPORT_COLUMNS = [
 ] as const;
 
 export type ReportColumn = (typeof REPORT_COLUMNS)[number];
-type Record_ = Record<ReportColumn, string>;
 
 export class InvalidReportCsvError extends Error {
   override name = 'InvalidReportCsvError';
@@ -51,74 +50,78 @@ export function readCell(value: string): string {
   return GUARDED.test(value) ? value.slice(1) : value;
 }
 
-function toRecord(row: TriagedFinding): Record_ {
-  return {
-    image: row.image,
-    package_name: row.packageName,
-    type: row.type,
-    vulnerability_id: row.vulnerabilityId,
-    severity: row.severity,
-    url: row.url,
-    patched_version: row.fixedVersion,
-    mirrored: String(row.mirrored),
-    state: row.state,
-    notes: row.notes,
-    installed_version: row.installedVersion,
-    title: row.title,
-    target: row.target,
-    class: row.class,
-    status: row.status,
-    windows: String(row.windows),
-    projects: row.projects.join(' '),
-    first_seen: row.firstSeen,
-    package_path: row.packagePath,
-    published_date: row.publishedDate,
-  };
+/** A row's cells in REPORT_COLUMNS order. */
+function findingCells(row: TriagedFinding): string[] {
+  return [
+    row.image,
+    row.packageName,
+    row.type,
+    row.vulnerabilityId,
+    row.severity,
+    row.url,
+    row.fixedVersion,
+    String(row.mirrored),
+    row.state,
+    row.notes,
+    row.installedVersion,
+    row.title,
+    row.target,
+    row.class,
+    row.status,
+    String(row.windows),
+    row.projects.join(' '),
+    row.firstSeen,
+    row.packagePath,
+    row.publishedDate,
+  ];
 }
 
-function carriedRecord(row: PreviousRow): Record_ {
-  const out = {} as Record_;
-  for (const column of REPORT_COLUMNS) out[column] = row.cells[column] ?? '';
-  return out;
+function carriedCells(row: PreviousRow): string[] {
+  return REPORT_COLUMNS.map((column) => row.cells[column] ?? '');
 }
 
-function compareRecords(a: Record_, b: Record_): number {
-  const keys: ReportColumn[] = ['image', 'severity', 'vulnerability_id', 'package_name', 'installed_version', 'target', 'package_path'];
-  for (const key of keys) {
-    if (key === 'severity') {
-      const d = severityRank(toSeverity(a.severity)) - severityRank(toSeverity(b.severity));
+const column = (name: ReportColumn) => REPORT_COLUMNS.indexOf(name);
+const SORT_COLUMNS = (['image', 'severity', 'vulnerability_id', 'package_name', 'installed_version', 'target', 'package_path'] as const).map(column);
+const SEVERITY_COLUMN = column('severity');
+
+/** The one order of core/finding.ts, on cells, so rows carried over verbatim sort among the others. */
+function compareCells(a: string[], b: string[]): number {
+  for (const i of SORT_COLUMNS) {
+    if (i === SEVERITY_COLUMN) {
+      const d = severityRank(toSeverity(a[i])) - severityRank(toSeverity(b[i]));
       if (d !== 0) return d;
-      continue;
+    } else if (a[i]! !== b[i]!) {
+      return a[i]! < b[i]! ? -1 : 1;
     }
-    if (a[key] < b[key]) return -1;
-    if (a[key] > b[key]) return 1;
   }
   return 0;
 }
 
 /** Writes the release CSV: same input, same bytes, so the weekly commit shows only what changed. */
 export function renderReportCsv(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): string {
-  const records = [...report.rows.map(toRecord), ...report.carriedRows.map(carriedRecord)].sort(compareRecords);
-  const cells = records.map((r) => REPORT_COLUMNS.map((c) => neutralizeCell(r[c])));
+  // Rows arrive sorted from mergeTriage, and the sort is linear on sorted input; it only
+  // does real work to place rows carried over from a failed scan.
+  const records = [...report.rows.map(findingCells), ...report.carriedRows.map(carriedCells)].sort(compareCells);
+  for (const record of records) for (let i = 0; i < record.length; i++) record[i] = neutralizeCell(record[i]!);
   // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
-  return stringify(cells, { header: true, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true });
+  return stringify(records, { header: true, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true });
 }
 
 /** Reads a previous report, ours or the legacy ten-column one. Names the file in every error. */
 export function parseReportCsv(text: string, source: string): PreviousRow[] {
-  let records: Record<string, string>[];
+  let records: string[][];
   try {
-    records = parse(text, { columns: true, bom: true, skip_empty_lines: true, relax_column_count: false }) as Record<string, string>[];
+    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
   } catch (error) {
     throw new InvalidReportCsvError(`${source} is not a valid CSV report: ${(error as Error).message}`);
   }
-  const header = records.length > 0 ? Object.keys(records[0]!) : ((parse(text, { bom: true, to_line: 1 }) as string[][])[0] ?? []);
+  const header = records[0] ?? [];
   if (header.length === 0) return [];
   const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !header.includes(c));
   if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
-  return records.map((raw) => {
+  return records.slice(1).map((values) => {
     const cells: Record<string, string> = {};
-    for (const [k, v] of Object.entries(raw)) cells[k] = readCell(v ?? '');
+    for (let i = 0; i < header.length; i++) cells[header[i]!] = readCell(values[i] ?? '');
     return {
       image: cells.image ?? '',
       packageName: cells.package_name ?? '',
