@@ -50,6 +50,9 @@ const EnvSchema = z.object({
 
 export type EnvConfig = z.infer<typeof EnvSchema>;
 
+/** Every environment variable the worker reads (besides Temporal's own connection settings). */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof EnvConfig)[];
+
 /**
  * The GitHub token from GITHUB_TOKEN or the file GITHUB_TOKEN_FILE names (a Docker secret).
  * A file others can read is refused: the token would be one `cat` away for every user.

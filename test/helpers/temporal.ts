@@ -34,6 +34,10 @@ export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> 
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
     });
   }
+  if (process.env.TEMPORAL_TESTCONTAINERS === '1') {
+    const address = await startContainerServer();
+    if (address) return TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
+  }
   const cli = await findTemporalCli({ install: true, log: (line) => console.error(line) });
   return TestWorkflowEnvironment.createLocal({
     server: {
@@ -43,6 +47,29 @@ export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> 
       extraArgs: ['--log-level', 'error'],
     },
   });
+}
+
+/** The CLI's own image runs the same dev server; used on hosts with a Docker engine. */
+export const TEMPORAL_CLI_IMAGE = 'temporalio/temporal:1.5.1';
+
+/**
+ * TEMPORAL_TESTCONTAINERS=1: the dev server in a container through testcontainers.
+ * Without a Docker engine it says so and returns nothing, and the local CLI is used.
+ */
+async function startContainerServer(): Promise<string | undefined> {
+  try {
+    const { GenericContainer, Wait } = await import('testcontainers');
+    const container = await new GenericContainer(TEMPORAL_CLI_IMAGE)
+      .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--search-attribute', 'Release=KeywordList'])
+      .withExposedPorts(7233)
+      .withWaitStrategy(Wait.forListeningPorts())
+      .start();
+    process.once('exit', () => void container.stop());
+    return `${container.getHost()}:${container.getMappedPort(7233)}`;
+  } catch (error) {
+    console.error(`TEMPORAL_TESTCONTAINERS=1 but no container could be started (${(error as Error).message}); using the local Temporal CLI instead`);
+    return undefined;
+  }
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

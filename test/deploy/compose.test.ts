@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { ENV_VARIABLES } from '../../worker/config.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  ports?: string[];
+  volumes?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  secrets?: string[];
+  healthcheck?: unknown;
+}
+
+const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, unknown> };
+const services = compose.services;
+
+describe('docker-compose.yml (parsed; no Docker engine runs here)', () => {
+  it('has Temporal on PostgreSQL, schema and namespace setup, the Web UI and the workers', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['postgresql', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
+    assert.equal(services.temporal!.environment!.DB, 'postgres12');
+    assert.equal(services.temporal!.depends_on!['temporal-schema']!.condition, 'service_completed_successfully');
+    assert.equal(services['temporal-schema']!.depends_on!.postgresql!.condition, 'service_healthy');
+    assert.ok(services.postgresql!.healthcheck && services.temporal!.healthcheck, 'health checks gate the start order');
+    assert.equal(services.worker!.depends_on!['temporal-namespace']!.condition, 'service_completed_successfully');
+  });
+
+  it('pins every image to a version', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (service.build) continue;
+      assert.match(service.image ?? '', /^[\w./-]+:\d[\w.-]*$/, `${name} uses ${service.image}`);
+    }
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    for (const from of dockerfile.matchAll(/^FROM\s+(\S+)/gm)) assert.match(from[1]!, /:\d/, `Dockerfile FROM ${from[1]}`);
+    assert.match(dockerfile, /node:20[\w.-]*-bookworm/, 'Node 20 on a glibc base');
+  });
+
+  it('publishes the gRPC port and the Web UI', () => {
+    assert.ok(services.temporal!.ports!.some((p) => p.endsWith(':7233')));
+    assert.ok(services['temporal-ui']!.ports!.some((p) => p.startsWith('8233:')));
+  });
+
+  it('gives the workers shared results, reports and Trivy cache volumes, and the token only as a secret', () => {
+    const worker = services.worker!;
+    const mounts = Object.fromEntries(worker.volumes!.map((v) => v.split(':') as [string, string]));
+    for (const volume of ['results', 'reports', 'trivy-cache']) assert.ok(volume in compose.volumes && mounts[volume], `volume ${volume}`);
+    const env = worker.environment!;
+    assert.equal(env.IMAGE_SCANNING_DATA_DIR, mounts.results);
+    assert.equal(env.IMAGE_SCANNING_REPORTS_DIR, mounts.reports);
+    assert.equal(env.TRIVY_CACHE_DIR, mounts['trivy-cache']);
+    assert.ok(!('GITHUB_TOKEN' in env), 'no token in the environment');
+    assert.equal(env.GITHUB_TOKEN_FILE, '/run/secrets/github_token');
+    assert.deepEqual(worker.secrets, ['github_token']);
+    assert.ok('github_token' in compose.secrets);
+  });
+
+  it("sets only variables the worker reads", () => {
+    const known = new Set<string>([...ENV_VARIABLES, 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE']);
+    for (const key of Object.keys(services.worker!.environment!)) assert.ok(known.has(key), `${key} is not read by the worker`);
+  });
+});
