@@ -76,7 +76,8 @@ export interface MergeInput {
   today: string;
 }
 
-const exactKey = (image: string, pkg: string, id: string) => `${image}\u0000${pkg}\u0000${id}`;
+/** Key of a finding within one image or repository. */
+const findingKeyOf = (pkg: string, id: string) => `${pkg}\u0000${id}`;
 
 function repositoryOf(image: string): string | undefined {
   try {
@@ -87,10 +88,32 @@ function repositoryOf(image: string): string | undefined {
   }
 }
 
-/** Prefers the row that carries a person's words when one key matches several rows. */
-function keepRicher(map: Map<string, PreviousRow>, key: string, row: PreviousRow): void {
-  const existing = map.get(key);
-  if (!existing || (existing.notes.trim() === '' && row.notes.trim() !== '')) map.set(key, row);
+/**
+ * Previous rows indexed by owner (image, or repository) then by (package, id):
+ * nested maps keep keys short, which matters at 200,000 rows.
+ */
+class TriageIndex {
+  private readonly byOwner = new Map<string, Map<string, PreviousRow>>();
+
+  /** Prefers the row that carries a person's words when one key matches several rows. */
+  add(owner: string, row: PreviousRow): void {
+    let rows = this.byOwner.get(owner);
+    if (!rows) {
+      rows = new Map();
+      this.byOwner.set(owner, rows);
+    }
+    const key = findingKeyOf(row.packageName, row.vulnerabilityId);
+    const existing = rows.get(key);
+    if (!existing || (existing.notes.trim() === '' && row.notes.trim() !== '')) rows.set(key, row);
+  }
+
+  get(owner: string, pkg: string, id: string): PreviousRow | undefined {
+    return this.byOwner.get(owner)?.get(findingKeyOf(pkg, id));
+  }
+
+  has(owner: string): boolean {
+    return this.byOwner.has(owner);
+  }
 }
 
 /**
@@ -99,21 +122,21 @@ function keepRicher(map: Map<string, PreviousRow>, key: string, row: PreviousRow
  * survive a tag bump. Images whose scan failed keep their previous rows.
  */
 export function mergeTriage(input: MergeInput): ReleaseReport {
-  const byExact = new Map<string, PreviousRow>();
-  const byRepository = new Map<string, PreviousRow>();
+  const byImage = new TriageIndex();
+  const byRepository = new TriageIndex();
   const previousByImage = new Map<string, PreviousRow[]>();
-  const repositories = new Map<string, string | undefined>();
   for (const row of input.previous) {
-    keepRicher(byExact, exactKey(row.image, row.packageName, row.vulnerabilityId), row);
+    byImage.add(row.image, row);
     let ofImage = previousByImage.get(row.image);
     if (!ofImage) {
       ofImage = [];
       previousByImage.set(row.image, ofImage);
-      repositories.set(row.image, repositoryOf(row.image));
     }
     ofImage.push(row);
-    const repo = repositories.get(row.image);
-    if (repo) keepRicher(byRepository, exactKey(repo, row.packageName, row.vulnerabilityId), row);
+  }
+  for (const [image, ofImage] of previousByImage) {
+    const repository = repositoryOf(image);
+    if (repository) for (const row of ofImage) byRepository.add(repository, row);
   }
 
   const rows: TriagedFinding[] = [];
@@ -127,6 +150,7 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
   // New: no previous row, neither for this image nor (after a tag bump) for its repository.
   let newCount = 0;
   const scannedImages = new Set<string>();
+  const currentByImage = new Map<string, Set<string>>();
 
   for (const record of input.images) {
     const scan = input.scans.get(record.image);
@@ -147,10 +171,15 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
     }
     withFindings++;
     const repo = `${record.registry}/${record.repository}`;
+    // A renamed tag inherits triage only when this exact image has no report of its own yet.
+    const inheritsFromRepository = !byImage.has(record.image);
+    const current = new Set<string>();
+    currentByImage.set(record.image, current);
     for (const finding of scan.findings) {
-      const exact = byExact.get(exactKey(record.image, finding.packageName, finding.vulnerabilityId));
-      // A renamed tag inherits triage only when this exact image has no report of its own yet.
-      const previous = exact ?? (previousByImage.has(record.image) ? undefined : byRepository.get(exactKey(repo, finding.packageName, finding.vulnerabilityId)));
+      current.add(findingKeyOf(finding.packageName, finding.vulnerabilityId));
+      const previous =
+        byImage.get(record.image, finding.packageName, finding.vulnerabilityId) ??
+        (inheritsFromRepository ? byRepository.get(repo, finding.packageName, finding.vulnerabilityId) : undefined);
       if (previous) matchedPrevious.add(previous);
       else newCount++;
       const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
@@ -165,9 +194,22 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
           message: 'state is "ignore" but notes give no justification; the finding is still reported',
         });
       }
+      // Spelled out rather than spread: at 200,000 rows the spread was the merge's main cost.
       rows.push({
-        ...finding,
         image: record.image,
+        target: finding.target,
+        class: finding.class,
+        type: finding.type,
+        packageName: finding.packageName,
+        packagePath: finding.packagePath,
+        installedVersion: finding.installedVersion,
+        fixedVersion: finding.fixedVersion,
+        vulnerabilityId: finding.vulnerabilityId,
+        severity: finding.severity,
+        status: finding.status,
+        title: finding.title,
+        url: finding.url,
+        publishedDate: finding.publishedDate,
         state,
         notes,
         firstSeen: previous ? previous.firstSeen : input.today,
@@ -180,14 +222,13 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
   }
   rows.sort(compareFindings);
 
-  const currentKeys = new Set(rows.map((r) => exactKey(r.image, r.packageName, r.vulnerabilityId)));
   // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.
   const releaseImages = new Set(input.images.map((i) => i.image));
   const fixedKeys = new Set<string>();
   for (const row of input.previous) {
-    const key = exactKey(row.image, row.packageName, row.vulnerabilityId);
-    if (currentKeys.has(key) || matchedPrevious.has(row)) continue;
-    if (scannedImages.has(row.image) || !releaseImages.has(row.image)) fixedKeys.add(key);
+    const key = findingKeyOf(row.packageName, row.vulnerabilityId);
+    if (currentByImage.get(row.image)?.has(key) || matchedPrevious.has(row)) continue;
+    if (scannedImages.has(row.image) || !releaseImages.has(row.image)) fixedKeys.add(`${row.image}\u0000${key}`);
   }
   return {
     release: input.release,
