@@ -20,6 +20,7 @@ import {
   type WeeklySchedule,
 } from './schedule.js';
 import { findTemporalCli, TemporalCliUnavailableError } from './temporal-cli.js';
+import { TrivyCliUnavailableError } from './trivy-cli.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -43,7 +44,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
     try {
       process.exitCode = (await fn(...args)) ?? EXIT_OK;
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError) {
+      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError) {
         console.error(`image-scanning: ${error.message}`);
         process.exitCode = EXIT_USAGE;
         return;

@@ -10,6 +10,7 @@ import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from './paths.js';
 import { followRun, formatRunSummary, runFailed, startRun } from './scan.js';
 import { findTemporalCli } from './temporal-cli.js';
+import { findTrivy } from './trivy-cli.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -35,9 +36,10 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
   const input = await runInputFrom(flags, flags.concurrency ? { maxConcurrentScans: flags.concurrency } : {});
   // The progress bar is the interface here; the SDK's INFO lines would scroll it away.
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const deps = depsFromConfig(flags.out ? { ...env, IMAGE_SCANNING_REPORTS_DIR: flags.out } : env);
   const { address, namespace, options } = connectConfig();
   await ensureServer(address);
+  const trivy = await findTrivy({ install: true, log });
+  const deps = depsFromConfig({ ...env, TRIVY_BIN: trivy, ...(flags.out ? { IMAGE_SCANNING_REPORTS_DIR: flags.out } : {}) });
   const nativeConnection = await NativeConnection.connect(options);
   const { client, connection } = await connectClient();
   try {
@@ -67,11 +69,12 @@ export async function runWorker(): Promise<number> {
   const { connection } = await connectClient();
   await ensureSearchAttributes(connection, namespace);
   await connection.close();
+  const trivy = await findTrivy({ install: true, log: (line) => Runtime.instance().logger.info(line) });
   const worker = await createWorker({
     connection: nativeConnection,
     namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    deps: depsFromConfig(env, { warn: (message) => Runtime.instance().logger.warn(message) }),
+    deps: depsFromConfig({ ...env, TRIVY_BIN: trivy }, { warn: (message) => Runtime.instance().logger.warn(message) }),
     maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceSeconds: env.WORKER_SHUTDOWN_GRACE_SECONDS,
   });

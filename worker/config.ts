@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   TEMPORAL_UI_URL: z.string().url().optional(),
   IMAGE_SCANNING_DATA_DIR: z.string().min(1).default('data'),
   IMAGE_SCANNING_REPORTS_DIR: z.string().min(1).default('reports'),
+  /** A path or a name on PATH; `run` and `worker` find or build Trivy (client/trivy-cli.ts) from it. */
   TRIVY_BIN: z.string().min(1).default('trivy'),
   TRIVY_CACHE_DIR: z.string().min(1).default('.data/trivy-cache'),
   TRIVY_TIMEOUT: positiveInt(600),
