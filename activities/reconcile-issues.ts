@@ -61,10 +61,11 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
 }
 
 export function createReconcileIssues(deps: ActivityDeps) {
-  return async function reconcileIssues(input: { runKey: string; releases: string[] }): Promise<IssueReconciliation> {
+  return async function reconcileIssues(input: { runKey: string; releases: string[]; repository?: string }): Promise<IssueReconciliation> {
     const reports = await loadReports(deps, input.runKey, input.releases);
     const ctx = Context.current();
-    const { plan: _plan, ...result } = await reconcileReports(deps, reports, { apply: true, heartbeat: () => ctx.heartbeat() });
+    const target = input.repository ? { ...deps, issueRepository: input.repository } : deps;
+    const { plan: _plan, ...result } = await reconcileReports(target, reports, { apply: true, heartbeat: () => ctx.heartbeat() });
     return result;
   };
 }

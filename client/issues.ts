@@ -9,8 +9,8 @@ export async function reconcileFromStore(flags: ReleaseFlags & { repo?: string }
   const env = loadEnvConfig();
   const input = await runInputFrom(flags);
   const deps = depsFromConfig(env);
-  deps.issueRepository = flags.repo ?? env.GITHUB_REPOSITORY;
-  if (apply && !deps.issueRepository) throw new ConfigError('issues apply needs --repo owner/name, or GITHUB_REPOSITORY');
+  deps.issueRepository = flags.repo ?? input.issueRepository ?? env.GITHUB_REPOSITORY;
+  if (apply && !deps.issueRepository) throw new ConfigError('issues apply needs --repo owner/name, issueRepository in the config, or GITHUB_REPOSITORY');
   if (apply && !deps.githubCanWrite) throw new ConfigError('issues apply needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE)');
   const reports: ReleaseReport[] = [];
   for (const release of input.releases) {

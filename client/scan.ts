@@ -79,6 +79,8 @@ export function formatRunSummary(summary: RunSummary): string {
         (res.report ? `, ${res.report.findings} findings; CSV ${res.report.csvPath}` : ''),
     );
     for (const sample of res.failedSample.slice(0, 5)) lines.push(`  failed: ${sample}`);
+    if (res.listProblems > 0) lines.push(`  ${res.listProblems} malformed list line(s) skipped:`);
+    for (const problem of res.listProblemSample) lines.push(`    ${problem}`);
   }
   if (summary.issues) lines.push(`issues: ${summary.issues.create} to create, ${summary.issues.update} to update, ${summary.issues.close} to close; plan ${summary.issues.planPath}`);
   if (summary.sitePath) lines.push(`site: ${summary.sitePath}`);

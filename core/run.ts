@@ -29,6 +29,8 @@ export interface ScanReleasesInput {
   skipPublish?: boolean;
   /** An image-mirror list (`SOURCE DESTINATION TAG`): its destinations count as mirrored images. */
   mirrorList?: string;
+  /** `owner/name` of the issues; the worker's GITHUB_REPOSITORY when absent. */
+  issueRepository?: string;
 }
 
 export interface ScanReleaseInput {
@@ -51,6 +53,9 @@ export interface ScanCursor {
   failedSample: string[];
   counts: SeverityCounts;
   runs: number;
+  /** Malformed lines of the release's lists: how many, and the first few with file and line. */
+  listProblems?: number;
+  listProblemSample?: string[];
 }
 
 export interface ResolvedImages {
@@ -87,6 +92,9 @@ export interface ReleaseResult {
   failedByType: Record<string, number>;
   failedSample: string[];
   continuedAsNew: number;
+  /** Lines of the release's lists that were skipped as malformed (file:line: reason). */
+  listProblems: number;
+  listProblemSample: string[];
   report?: ReleaseReportResult;
 }
 

@@ -96,6 +96,7 @@ const ReleaseSchema = z.strictObject({
 const FileSchema = z.strictObject({
   releases: z.array(ReleaseSchema).min(1),
   mirrorList: z.string().min(1).optional(),
+  issueRepository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
   maxConcurrentScans: z.number().int().min(1).max(500).optional(),
   schedule: z
     .strictObject({
@@ -166,5 +167,5 @@ export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanRelea
     releases = releases.filter((r) => r.name === flags.release);
     if (releases.length === 0) throw new ConfigError(`release ${flags.release} is not in ${flags.config}`);
   }
-  return { releases, mirrorList: local(flags.mirrorList) ?? file.mirrorList, maxConcurrentScans: file.maxConcurrentScans, ...extra };
+  return { releases, mirrorList: local(flags.mirrorList) ?? file.mirrorList, issueRepository: file.issueRepository, maxConcurrentScans: file.maxConcurrentScans, ...extra };
 }

@@ -76,6 +76,8 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
       phase = 'resolving';
       const resolved = await resolveImages({ runKey: input.runKey, release: input.release, mirrorList: input.mirrorList });
       s.total = resolved.total;
+      s.listProblems = resolved.problems;
+      s.listProblemSample = resolved.problemSample;
       if (parent) {
         await getExternalWorkflowHandle(parent.workflowId).signal(releaseResolvedSignal, { release: name, total: resolved.total });
         phase = 'waiting-for-assignment';
@@ -143,6 +145,8 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
     failedByType: s.failedByType,
     failedSample: s.failedSample,
     continuedAsNew: s.runs,
+    listProblems: s.listProblems ?? 0,
+    listProblemSample: s.listProblemSample ?? [],
     report,
   };
 }

@@ -139,7 +139,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
   };
   if (!input.skipPublish && reported.length > 0) {
     phase = 'reconciling-issues';
-    summary.issues = await reconcileIssues({ runKey, releases: reported });
+    summary.issues = await reconcileIssues({ runKey, releases: reported, repository: input.issueRepository });
     phase = 'publishing';
     summary.sitePath = (await publishSite({ runKey, releases: reported })).sitePath;
   }

@@ -256,6 +256,23 @@ describe('scanReleases on a real Temporal server', () => {
     }
   });
 
+  it('skips a garbage list line with its file and line, and records a half-written Trivy report as a permanent failure', async () => {
+    const h = await Harness.create();
+    const good = images('bad-input', 0, 3);
+    await h.scenarios({ [good[1]!]: { stdout: '{"SchemaVersion": 2, "Results": [{"Target": "x", "Vulnera' } });
+    const list = await h.writeList('garbage.txt', [good[0]!, 'this is not an image', good[1]!, 'UPPER/case:1', good[2]!]);
+    const summary = await withWorker(h, async (taskQueue) => (await startRun(env.client, { releases: [{ name: 'v1', images: list }] }, { taskQueue })).result());
+    const result = summary.releases[0]!.result!;
+    assert.equal(result.total, 3, 'the valid lines are all kept');
+    assert.equal(result.listProblems, 2);
+    assert.match(result.listProblemSample[0]!, /garbage\.txt:2: .*this is not an image/);
+    assert.match(result.listProblemSample[1]!, /garbage\.txt:4: /);
+    assert.deepEqual(result.failedByType, { UnparsableReport: 1 });
+    assert.match(result.failedSample[0]!, /rancher\/bad-input-1:v1\.1\.0: Trivy output for rancher\/bad-input-1:v1\.1\.0 is not JSON/);
+    assert.equal((await h.calls()).filter((c) => c.image === good[1]).length, 1, 'an unparsable report is not retried');
+    assert.equal(result.scanned, 2);
+  });
+
   it('completes a release with zero images, and fails only the release whose previous CSV is broken, leaving that file untouched', async () => {
     const h = await Harness.create();
     const broken = 'image,package_name,vulnerability_id,state,notes\nrancher/x:1,openssl,CVE-1,ignore,"unterminated note\n';
