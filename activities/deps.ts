@@ -30,4 +30,6 @@ export interface ActivityDeps {
   github?: GitHubClient;
   /** Whether `github` carries a token: without one, issue changes are planned, not applied. */
   githubCanWrite?: boolean;
+  /** Publishes the written site directory elsewhere too (a branch/folder of a GitHub repository), in one commit. */
+  sitePublisher?: (siteDir: string, message: string) => Promise<{ commit?: string; changed: number; files: number }>;
 }

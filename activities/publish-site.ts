@@ -158,6 +158,12 @@ export function createPublishSite(deps: ActivityDeps) {
     const scanned = new Set(current.map((r) => r.release));
     const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))].sort((a, b) => (a.release < b.release ? -1 : a.release > b.release ? 1 : 0));
     const issueLinks = await readIssueLinks(deps.reportsDir);
-    return publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks });
+    const published = await publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks });
+    if (deps.sitePublisher) {
+      // The local site stays as written; the target gets the same files in one commit (none when unchanged).
+      const result = await deps.sitePublisher(reportPaths.site(deps.reportsDir), `Publish the CVE site (run ${input.runKey})`);
+      Context.current().log.info('site published to GitHub', { runKey: input.runKey, commit: result.commit ?? null, changed: result.changed, files: result.files });
+    }
+    return published;
   };
 }

@@ -44,6 +44,11 @@ const EnvSchema = z.object({
   REPORTS_GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
   REPORTS_GITHUB_BRANCH: z.string().min(1).default('main'),
   REPORTS_GITHUB_PATH: z.string().default('docs/_data'),
+  /** Also publish the site, in one commit per run, to this repository (owner/name). */
+  SITE_GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  SITE_GITHUB_BRANCH: z.string().min(1).default('gh-pages'),
+  /** Folder on the branch; '' is its root. */
+  SITE_GITHUB_PATH: z.string().default(''),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),

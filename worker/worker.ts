@@ -7,6 +7,7 @@ import { paths } from '../client/paths.js';
 import { createGitHub } from '../activities/github.js';
 import { parseRepository } from '../activities/issue-tracker.js';
 import { GitHubReportStore } from '../activities/report-store.js';
+import { publishSiteToGitHub } from '../activities/site-publisher.js';
 import { ConfigError, readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
@@ -19,9 +20,14 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
     pacing: { writeMs: config.GITHUB_WRITE_INTERVAL_MS, notificationMs: config.GITHUB_CONTENT_WRITE_INTERVAL_MS },
   });
   if (config.REPORTS_GITHUB_REPOSITORY && !token) throw new ConfigError('REPORTS_GITHUB_REPOSITORY needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE) to commit reports');
+  if (config.SITE_GITHUB_REPOSITORY && !token) throw new ConfigError('SITE_GITHUB_REPOSITORY needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE) to publish the site');
+  const siteTarget = config.SITE_GITHUB_REPOSITORY
+    ? { ...parseRepository(config.SITE_GITHUB_REPOSITORY), branch: config.SITE_GITHUB_BRANCH, folder: config.SITE_GITHUB_PATH }
+    : undefined;
   return {
     github,
     githubCanWrite: token !== undefined,
+    sitePublisher: siteTarget ? (siteDir, message) => publishSiteToGitHub(github, siteTarget, siteDir, message) : undefined,
     reportStore: config.REPORTS_GITHUB_REPOSITORY
       ? new GitHubReportStore(github, parseRepository(config.REPORTS_GITHUB_REPOSITORY), config.REPORTS_GITHUB_BRANCH, config.REPORTS_GITHUB_PATH)
       : undefined,

@@ -52,3 +52,9 @@ export const issueActivityOptions: ActivityOptions = {
     nonRetryableErrorTypes: ['GitHubUnauthorized', 'GitHubForbidden', 'GitHubNotFound', 'GitHubGone', 'GitHubValidation'],
   },
 };
+
+/** Publishing to a GitHub branch uploads each changed page as a paced write: allow hours, like issues. */
+export const publishActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '4 hours',
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 6, nonRetryableErrorTypes: ['GitHubUnauthorized', 'GitHubForbidden', 'GitHubNotFound'] },
+};

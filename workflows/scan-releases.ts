@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ReleaseResult, RunSummary, ScanReleasesInput } from '../core/run.js';
-import { issueActivityOptions, listActivityOptions, reportActivityOptions, scannerSetupOptions } from './activity-options.js';
+import { issueActivityOptions, listActivityOptions, publishActivityOptions, scannerSetupOptions } from './activity-options.js';
 import { describeFailure, invalidInput } from './failure.js';
 import {
   RELEASE_SEARCH_KEY,
@@ -18,7 +18,7 @@ import { scanRelease } from './scan-release.js';
 const { assignScans } = proxyActivities<Activities>(listActivityOptions);
 const { prepareScanner } = proxyActivities<Activities>(scannerSetupOptions);
 const { reconcileIssues } = proxyActivities<Activities>(issueActivityOptions);
-const { publishSite } = proxyActivities<Activities>(reportActivityOptions);
+const { publishSite } = proxyActivities<Activities>(publishActivityOptions);
 
 type Settled = { ok: true; value: ReleaseResult } | { ok: false; error: unknown };
 

@@ -737,7 +737,75 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   }
 
   function newBranch(from?: BranchState): BranchState {
-    return { files: new Map(from?.files ?? []), head: from?.head ?? sha1(`root:${newId()}`), commits: [...(from?.commits ?? [])] };
+    if (from) return { files: new Map(from.files), head: from.head, commits: [...from.commits] };
+    const head = sha1(`root:${newId()}`);
+    gitCommits.set(head, { tree: storeFiles(new Map()), parents: [], root: true, record: { sha: head, message: 'Initial commit', paths: [], author: login, date: now() } });
+    return { files: new Map(), head, commits: [] };
+  }
+
+  // ----- git objects -------------------------------------------------------------------------
+  // Content-addressed, shared by every repository of the fake: blobs by git blob sha, trees as a
+  // flat map of file path → blob sha (every folder is a tree too), commits with their tree and
+  // parents. Each branch commit (contents API, `commitFile`, git data API) is recorded here, so
+  // the contents API and the git data API see the same history.
+
+  interface GitCommitObject {
+    tree: string;
+    parents: string[];
+    /** The implicit first commit of a fake repository: not listed in `commits()`. */
+    root?: boolean;
+    record: CommitRecord;
+  }
+
+  const blobs = new Map<string, Buffer>();
+  const trees = new Map<string, Map<string, string>>();
+  const gitCommits = new Map<string, GitCommitObject>();
+
+  function storeBlob(data: Buffer): string {
+    const sha = gitBlobSha(data);
+    blobs.set(sha, data);
+    return sha;
+  }
+
+  /** Stores a flat tree (path → blob sha) and every folder in it; returns the tree's sha. */
+  function storeTree(flat: Map<string, string>): string {
+    const sorted = [...flat.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const sha = sha1(`tree\n${sorted.map(([path, blob]) => `${path} ${blob}\n`).join('')}`);
+    if (trees.has(sha)) return sha;
+    trees.set(sha, new Map(sorted));
+    for (const dir of new Set(sorted.filter(([path]) => path.includes('/')).map(([path]) => path.slice(0, path.indexOf('/'))))) {
+      storeTree(subtree(flat, dir));
+    }
+    return sha;
+  }
+
+  function subtree(flat: Map<string, string>, dir: string): Map<string, string> {
+    const prefix = `${dir}/`;
+    return new Map([...flat].filter(([path]) => path.startsWith(prefix)).map(([path, blob]) => [path.slice(prefix.length), blob]));
+  }
+
+  function storeFiles(files: Map<string, Buffer>): string {
+    return storeTree(new Map([...files].map(([path, data]) => [path, storeBlob(data)])));
+  }
+
+  /** The files of a stored tree. */
+  function materialize(treeSha: string): Map<string, Buffer> {
+    const flat = trees.get(treeSha) ?? new Map<string, string>();
+    return new Map([...flat].map(([path, blob]) => [path, blobs.get(blob)!]));
+  }
+
+  /** Commits from `tip` back to (not including) `stop`, oldest first; undefined when `stop` is not an ancestor. */
+  function commitsSince(tip: string, stop: string | undefined): CommitRecord[] | undefined {
+    const chain: CommitRecord[] = [];
+    let sha: string | undefined = tip;
+    while (sha !== undefined && sha !== stop) {
+      const object = gitCommits.get(sha);
+      if (!object) return undefined;
+      if (!object.root) chain.push(object.record);
+      sha = object.parents[0];
+    }
+    if (stop !== undefined && sha !== stop) return undefined;
+    return chain.reverse();
   }
 
   function getRepo(owner: string, name: string, create = autoCreate): FakeRepo {
@@ -1021,6 +1089,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return release;
   }
 
+  /** `heads/<branch>` (a ref without `refs/`) → the branch name; other refs → undefined. */
+  function headsName(ref: string): string | undefined {
+    return /^heads\/./.test(ref) ? ref.slice('heads/'.length) : undefined;
+  }
+
   function branchOf(repo: FakeRepo, ref: string | undefined): BranchState | undefined {
     const name = (ref ?? repo.default_branch).replace(/^refs\/heads\//, '').replace(/^heads\//, '');
     return repo.branches.get(name);
@@ -1028,6 +1101,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   function commit(branch: BranchState, message: string, paths: string[], author: string): CommitRecord {
     const record: CommitRecord = { sha: sha1(`commit:${branch.head}:${newId()}:${message}`), message, paths, author, date: now() };
+    gitCommits.set(record.sha, { tree: storeFiles(branch.files), parents: [branch.head], record });
     branch.head = record.sha;
     branch.commits.push(record);
     return record;
@@ -1064,9 +1138,151 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       author: person,
       committer: person,
       message: record.message,
-      tree: { url: `${repoApi(repo)}/git/trees/${sha1(`tree:${record.sha}`)}`, sha: sha1(`tree:${record.sha}`) },
+      tree: { url: `${repoApi(repo)}/git/trees/${gitCommits.get(record.sha)?.tree}`, sha: gitCommits.get(record.sha)?.tree ?? sha1(`tree:${record.sha}`) },
       parents: [{ url: `${repoApi(repo)}/git/commits/${parent}`, html_url: `${HTML}/${repo.full_name}/commit/${parent}`, sha: parent }],
       verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+    };
+  }
+
+  // ----- serialization of git objects and repositories ---------------------------------------
+
+  function gitCommitJson(repo: FakeRepo, sha: string) {
+    const object = gitCommits.get(sha)!;
+    const person = { name: object.record.author, email: `${object.record.author}@users.noreply.github.com`, date: object.record.date };
+    return {
+      sha,
+      node_id: nodeId('C', parseInt(sha.slice(0, 8), 16)),
+      url: `${repoApi(repo)}/git/commits/${sha}`,
+      html_url: `${HTML}/${repo.full_name}/commit/${sha}`,
+      author: person,
+      committer: person,
+      message: object.record.message,
+      tree: { url: `${repoApi(repo)}/git/trees/${object.tree}`, sha: object.tree },
+      parents: object.parents.map((parent) => ({ url: `${repoApi(repo)}/git/commits/${parent}`, html_url: `${HTML}/${repo.full_name}/commit/${parent}`, sha: parent })),
+      verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+    };
+  }
+
+  function refJson(repo: FakeRepo, branchName: string, head: string) {
+    const ref = `refs/heads/${branchName}`;
+    return {
+      ref,
+      node_id: nodeId('REF', parseInt(sha1(`${repo.full_name}:${ref}`).slice(0, 8), 16)),
+      url: `${repoApi(repo)}/git/${ref}`,
+      object: { type: 'commit', sha: head, url: `${repoApi(repo)}/git/commits/${head}` },
+    };
+  }
+
+  /** A tree's entries: its files and folders, or (recursive) everything below it. */
+  function treeJson(repo: FakeRepo, treeSha: string, recursive: boolean) {
+    const flat = trees.get(treeSha)!;
+    const entries: { path: string; mode: string; type: string; sha: string; size?: number; url: string }[] = [];
+    const dirs = new Set<string>();
+    for (const path of flat.keys()) {
+      const parts = path.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    }
+    for (const dir of dirs) {
+      if (!recursive && dir.includes('/')) continue;
+      const sha = storeTree(subtree(flat, dir));
+      entries.push({ path: dir, mode: '040000', type: 'tree', sha, url: `${repoApi(repo)}/git/trees/${sha}` });
+    }
+    for (const [path, sha] of flat) {
+      if (!recursive && path.includes('/')) continue;
+      entries.push({ path, mode: '100644', type: 'blob', sha, size: blobs.get(sha)?.length ?? 0, url: `${repoApi(repo)}/git/blobs/${sha}` });
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { sha: treeSha, url: `${repoApi(repo)}/git/trees/${treeSha}`, tree: entries, truncated: false };
+  }
+
+  function repoJson(repo: FakeRepo) {
+    const api = repoApi(repo);
+    const html = `${HTML}/${repo.full_name}`;
+    const urls = Object.fromEntries(
+      (
+        [
+          ['archive_url', '/{archive_format}{/ref}'],
+          ['assignees_url', '/assignees{/user}'],
+          ['blobs_url', '/git/blobs{/sha}'],
+          ['branches_url', '/branches{/branch}'],
+          ['collaborators_url', '/collaborators{/collaborator}'],
+          ['comments_url', '/comments{/number}'],
+          ['commits_url', '/commits{/sha}'],
+          ['compare_url', '/compare/{base}...{head}'],
+          ['contents_url', '/contents/{+path}'],
+          ['contributors_url', '/contributors'],
+          ['deployments_url', '/deployments'],
+          ['downloads_url', '/downloads'],
+          ['events_url', '/events'],
+          ['forks_url', '/forks'],
+          ['git_commits_url', '/git/commits{/sha}'],
+          ['git_refs_url', '/git/refs{/sha}'],
+          ['git_tags_url', '/git/tags{/sha}'],
+          ['hooks_url', '/hooks'],
+          ['issue_comment_url', '/issues/comments{/number}'],
+          ['issue_events_url', '/issues/events{/number}'],
+          ['issues_url', '/issues{/number}'],
+          ['keys_url', '/keys{/key_id}'],
+          ['labels_url', '/labels{/name}'],
+          ['languages_url', '/languages'],
+          ['merges_url', '/merges'],
+          ['milestones_url', '/milestones{/number}'],
+          ['notifications_url', '/notifications{?since,all,participating}'],
+          ['pulls_url', '/pulls{/number}'],
+          ['releases_url', '/releases{/id}'],
+          ['stargazers_url', '/stargazers'],
+          ['statuses_url', '/statuses/{sha}'],
+          ['subscribers_url', '/subscribers'],
+          ['subscription_url', '/subscription'],
+          ['tags_url', '/tags'],
+          ['teams_url', '/teams'],
+          ['trees_url', '/git/trees{/sha}'],
+        ] as const
+      ).map(([key, suffix]) => [key, `${api}${suffix}`]),
+    );
+    const open = [...repo.issues.values()].filter((i) => i.state === 'open').length;
+    const created = now();
+    return {
+      id: repo.id,
+      node_id: nodeId('R', repo.id),
+      name: repo.name,
+      full_name: repo.full_name,
+      owner: userJson(repo.owner),
+      private: false,
+      html_url: html,
+      description: null,
+      fork: false,
+      url: api,
+      ...urls,
+      git_url: `git://github.com/${repo.full_name}.git`,
+      ssh_url: `git@github.com:${repo.full_name}.git`,
+      clone_url: `${html}.git`,
+      svn_url: html,
+      mirror_url: null,
+      homepage: null,
+      language: null,
+      license: null,
+      size: 0,
+      forks: 0,
+      forks_count: 0,
+      stargazers_count: 0,
+      watchers: 0,
+      watchers_count: 0,
+      open_issues: open,
+      open_issues_count: open,
+      network_count: 0,
+      subscribers_count: 0,
+      default_branch: repo.default_branch,
+      has_issues: true,
+      has_projects: false,
+      has_wiki: false,
+      has_pages: false,
+      has_discussions: false,
+      archived: false,
+      disabled: false,
+      pushed_at: created,
+      created_at: created,
+      updated_at: created,
     };
   }
 
@@ -1326,6 +1542,117 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     route('PUT', `${R}/contents/*`, (ctx) => putContents(ctx, ctx.params[2] ?? '')),
     route('DELETE', `${R}/contents/*`, (ctx) => deleteContents(ctx, ctx.params[2] ?? '')),
     // Downloads served by the fake itself (GitHub serves them from other hosts).
+    // Repository and git data (refs of branches, blobs, trees, commits)
+    route('GET', R, (ctx) => ok(repoJson(repoOf(ctx)))),
+    route('GET', `${R}/git/ref/*`, (ctx) => {
+      const repo = repoOf(ctx);
+      const branchName = headsName(ctx.params[2] ?? '') ?? fail(404, 'Not Found', `${DOCS}/git/refs#get-a-reference`);
+      const branch = repo.branches.get(branchName) ?? fail(404, 'Not Found', `${DOCS}/git/refs#get-a-reference`);
+      return ok(refJson(repo, branchName, branch.head));
+    }),
+    route('POST', `${R}/git/refs`, (ctx) => {
+      const doc = `${DOCS}/git/refs#create-a-reference`;
+      const repo = repoOf(ctx);
+      const body = bodyObject(ctx);
+      const ref = typeof body.ref === 'string' ? body.ref : '';
+      if (!/^refs\/[^/]+\/./.test(ref)) fail(422, `${ref} is not a valid ref name.`, doc);
+      const branchName = headsName(ref.slice('refs/'.length)) ?? fail(422, 'The fake supports branch refs (refs/heads/…) only', doc);
+      if (repo.branches.has(branchName)) fail(422, 'Reference already exists', doc);
+      const sha = typeof body.sha === 'string' ? body.sha : '';
+      const object = gitCommits.get(sha) ?? fail(422, 'Object does not exist', doc);
+      repo.branches.set(branchName, { files: materialize(object.tree), head: sha, commits: commitsSince(sha, undefined) ?? [] });
+      return ok(refJson(repo, branchName, sha), 201, { location: `${repoApi(repo)}/git/${ref}` });
+    }),
+    route('PATCH', `${R}/git/refs/*`, (ctx) => {
+      const doc = `${DOCS}/git/refs#update-a-reference`;
+      const repo = repoOf(ctx);
+      const body = bodyObject(ctx);
+      const branchName = headsName(ctx.params[2] ?? '') ?? fail(422, 'Reference does not exist', doc);
+      const branch = repo.branches.get(branchName) ?? fail(422, 'Reference does not exist', doc);
+      const sha = typeof body.sha === 'string' ? body.sha : '';
+      const object = gitCommits.get(sha) ?? fail(422, 'Object does not exist', doc);
+      const added = commitsSince(sha, branch.head);
+      if (!added && body.force !== true) fail(422, 'Update is not a fast forward', doc);
+      branch.files = materialize(object.tree);
+      branch.commits = added ? [...branch.commits, ...added] : (commitsSince(sha, undefined) ?? []);
+      branch.head = sha;
+      return ok(refJson(repo, branchName, sha));
+    }),
+    route('POST', `${R}/git/blobs`, (ctx) => {
+      const doc = `${DOCS}/git/blobs#create-a-blob`;
+      const repo = repoOf(ctx);
+      const body = bodyObject(ctx);
+      if (typeof body.content !== 'string') fail(422, 'Invalid request.\n\n"content" wasn\'t supplied.', doc);
+      const encoding = body.encoding ?? 'utf-8';
+      if (encoding !== 'utf-8' && encoding !== 'base64') fail(422, `encoding must be utf-8 or base64`, doc);
+      if (encoding === 'base64' && !/^[A-Za-z0-9+/=\r\n]*$/.test(body.content)) fail(422, 'content is not valid Base64', doc);
+      const sha = storeBlob(Buffer.from(body.content, encoding === 'base64' ? 'base64' : 'utf8'));
+      return ok({ url: `${repoApi(repo)}/git/blobs/${sha}`, sha }, 201, { location: `${repoApi(repo)}/git/blobs/${sha}` });
+    }),
+    route('GET', `${R}/git/trees/:tree_sha`, (ctx) => {
+      const repo = repoOf(ctx);
+      const sha = ctx.params[2] ?? '';
+      if (!trees.has(sha)) fail(404, 'Not Found', `${DOCS}/git/trees#get-a-tree`);
+      const recursive = ctx.query.recursive !== undefined && ctx.query.recursive !== '' && ctx.query.recursive !== '0' && ctx.query.recursive !== 'false';
+      return ok(treeJson(repo, sha, recursive));
+    }),
+    route('POST', `${R}/git/trees`, (ctx) => {
+      const doc = `${DOCS}/git/trees#create-a-tree`;
+      const repo = repoOf(ctx);
+      const body = bodyObject(ctx);
+      let flat = new Map<string, string>();
+      if (body.base_tree !== undefined) {
+        const base = typeof body.base_tree === 'string' ? trees.get(body.base_tree) : undefined;
+        flat = new Map(base ?? fail(422, 'Invalid tree info: base_tree is not a valid tree', doc));
+      }
+      if (!Array.isArray(body.tree)) fail(422, 'Invalid tree info', doc);
+      for (const raw of body.tree as unknown[]) {
+        const entry = isObject(raw as Json) ? (raw as Record<string, unknown>) : fail(422, 'Invalid tree info', doc);
+        const path = typeof entry.path === 'string' ? entry.path.replace(/^\/+|\/+$/g, '') : '';
+        if (path === '') fail(422, 'Invalid tree info: path is empty', doc);
+        if (entry.sha !== undefined && entry.content !== undefined) fail(422, 'Invalid tree info: give either sha or content', doc);
+        const under = (p: string) => p === path || p.startsWith(`${path}/`);
+        if (entry.sha === null) {
+          for (const p of [...flat.keys()]) if (under(p)) flat.delete(p);
+        } else if (entry.type === 'tree') {
+          const sub = typeof entry.sha === 'string' ? trees.get(entry.sha) : undefined;
+          if (!sub) fail(422, `Invalid tree info: tree.sha ${String(entry.sha)} is not a valid tree`, doc);
+          for (const p of [...flat.keys()]) if (under(p)) flat.delete(p);
+          for (const [p, blob] of sub) flat.set(`${path}/${p}`, blob);
+        } else if (entry.type === 'blob' || entry.type === undefined) {
+          let blob: string;
+          if (typeof entry.content === 'string') blob = storeBlob(Buffer.from(entry.content, 'utf8'));
+          else if (typeof entry.sha === 'string' && blobs.has(entry.sha)) blob = entry.sha;
+          else fail(422, `Invalid tree info: tree.sha ${String(entry.sha)} is not a valid blob`, doc);
+          for (const p of [...flat.keys()]) if (p.startsWith(`${path}/`)) flat.delete(p);
+          flat.set(path, blob);
+        } else fail(422, `Invalid tree info: the fake does not support ${String(entry.type)} entries`, doc);
+      }
+      const sha = storeTree(flat);
+      return ok(treeJson(repo, sha, false), 201, { location: `${repoApi(repo)}/git/trees/${sha}` });
+    }),
+    route('POST', `${R}/git/commits`, (ctx) => {
+      const doc = `${DOCS}/git/commits#create-a-commit`;
+      const repo = repoOf(ctx);
+      const body = bodyObject(ctx);
+      const tree = typeof body.tree === 'string' && trees.has(body.tree) ? body.tree : fail(422, 'Tree SHA does not exist', doc);
+      const parents = Array.isArray(body.parents) ? (body.parents as unknown[]) : [];
+      for (const parent of parents) if (typeof parent !== 'string' || !gitCommits.has(parent)) fail(422, 'Parent SHA does not exist or is not a commit object', doc);
+      const message = typeof body.message === 'string' ? body.message : '';
+      const author = isObject(body.author as Json) && typeof (body.author as Record<string, unknown>).name === 'string' ? String((body.author as Record<string, unknown>).name) : login;
+      const sha = sha1(`commit:${tree}:${parents.join(',')}:${newId()}:${message}`);
+      const before = parents.length > 0 ? trees.get(gitCommits.get(parents[0] as string)!.tree)! : new Map<string, string>();
+      const after = trees.get(tree)!;
+      const paths = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p)).sort();
+      gitCommits.set(sha, { tree, parents: parents as string[], record: { sha, message, paths, author, date: now() } });
+      return ok(gitCommitJson(repo, sha), 201, { location: `${repoApi(repo)}/git/commits/${sha}` });
+    }),
+    route('GET', `${R}/git/commits/:commit_sha`, (ctx) => {
+      const repo = repoOf(ctx);
+      if (!gitCommits.has(ctx.params[2] ?? '')) fail(404, 'Not Found', `${DOCS}/git/commits#get-a-commit-object`);
+      return ok(gitCommitJson(repo, ctx.params[2]!));
+    }),
+
     route('GET', '/_fake/assets/:id/:name', (ctx) => download(assetsById.get(Number(ctx.params[0]))?.asset)),
     route('GET', '/_fake/github.com/:owner/:repo/releases/download/:tag/:name', (ctx) => {
       const repo = getRepo(ctx.params[0]!, ctx.params[1]!, false);
