@@ -149,6 +149,8 @@ describe('issue reconciliation against the fake GitHub', () => {
     fake.faultRate(0.2, 7);
     const firstRun = images(30);
     const { attempts } = await reconcileWithRetries(d, [firstRun]);
+    // With one request in five failing, a first run of 30 creates cannot get through in one attempt.
+    assert.ok(attempts > 1, `converged after ${attempts} attempts`);
     const changedRun = images(30, 3, 1);
     await reconcileWithRetries(d, [changedRun]);
     fake.faultRate(0);
@@ -158,7 +160,6 @@ describe('issue reconciliation against the fake GitHub', () => {
     const changed = all.filter((i) => /CVE-2025-1/.test(i.body ?? ''));
     assert.equal(changed.length, 10, 'every update landed');
     assert.ok(fake.requests.some((r) => r.fault), 'faults were injected');
-    assert.ok(attempts >= 1);
     fake.clearLog();
     const settled = await reconcileReports(d, [changedRun], { apply: true });
     assert.equal(settled.unchanged, 30);
