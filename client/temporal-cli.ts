@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { isExecutable, onPath } from './executables.js';
 import { paths } from './paths.js';
 
 /** The one version `go install` can build: later tags carry a `replace` directive. */
@@ -9,22 +9,6 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.
 
 export class TemporalCliUnavailableError extends Error {
   override name = 'TemporalCliUnavailableError';
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, name)))) return join(dir, name);
-  }
-  return undefined;
 }
 
 /**

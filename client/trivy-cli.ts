@@ -1,8 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { isExecutable, onPath } from './executables.js';
 import { paths } from './paths.js';
 
 /**
@@ -17,22 +17,6 @@ const LDFLAGS = `-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TR
 
 export class TrivyCliUnavailableError extends Error {
   override name = 'TrivyCliUnavailableError';
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, name)))) return join(dir, name);
-  }
-  return undefined;
 }
 
 /** The version a Trivy executable reports (`Version: 0.66.0`), or undefined when it does not run. */
