@@ -65,7 +65,12 @@ export class GitHubReportStore implements ReportStore {
     try {
       const { data } = await this.github.rest.repos.getContent({ ...this.repository, path: this.path(name), ref: this.branch });
       if (Array.isArray(data) || data.type !== 'file') throw new Error(`${this.description}/${name} is not a file`);
-      return { text: Buffer.from(data.content, 'base64').toString('utf8'), version: data.sha };
+      if (data.encoding === 'base64') return { text: Buffer.from(data.content, 'base64').toString('utf8'), version: data.sha };
+      // Over 1 MB the contents API sends no content (encoding "none"); reading it as empty would
+      // drop every note on the next write. The blob of the same sha holds it, up to 100 MB.
+      const { data: blob } = await this.github.rest.git.getBlob({ ...this.repository, file_sha: data.sha });
+      if (blob.encoding !== 'base64') throw new Error(`${this.description}/${name}: GitHub sent the blob ${data.sha} as "${blob.encoding}", not base64`);
+      return { text: Buffer.from(blob.content, 'base64').toString('utf8'), version: data.sha };
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
       throw error;

@@ -76,4 +76,28 @@ describe('the GitHub report store', () => {
     await composeReleaseReport({ release: 'v2.9.0', images, scans, store, today: '2026-11-30', message: 'CVE report for v2.9.0' });
     assert.equal(fake.commits(OWNER, REPO, BRANCH).length, commits);
   });
+
+  it('reads a report over 1 MB, which the contents API sends without content, and keeps its notes', async () => {
+    const path = 'docs/_data/cves-v2.12.0.csv';
+    const images = Array.from({ length: 80 }, (_, i) => `rancher/big-${i}:v1.0.${i}`);
+    const byImage = Object.fromEntries(images.map((image) => [image, Array.from({ length: 60 }, (_, j) => finding(image, `CVE-2024-${1000 + j}`))]));
+    const lastWeek = renderReportCsv(releaseReport('v2.12.0', byImage));
+    // A person's note on the last row, so a read that saw only part of the file would lose it.
+    const noted = lastWeek.replace(/(rancher\/big-9:v1\.0\.9,openssl,debian,CVE-2024-1059,HIGH,[^,]*,[^,]*,false,)triaged,,/, '$1waiting,"upstream fix in 3.0.14, see rancher/rancher#77",');
+    assert.notEqual(noted, lastWeek);
+    assert.ok(Buffer.byteLength(noted) > 1024 * 1024, `the report is ${Buffer.byteLength(noted)} bytes`);
+    fake.commitFile(OWNER, REPO, BRANCH, path, noted);
+
+    const github = createGitHub({ token: 'test-token', baseUrl: fake.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
+    const store = new GitHubReportStore(github, { owner: OWNER, repo: REPO }, BRANCH, 'docs/_data');
+    assert.equal((await store.read('cves-v2.12.0.csv'))?.text, noted, 'the whole file, byte for byte');
+
+    const records = buildImageRecords({ images: parseImageList(images.join('\n'), 'images.txt') });
+    const scans = new Map<string, ImageScan>(images.map((image) => [image, { image, outcome: 'findings', osScanned: true, findings: byImage[image]! }]));
+    await composeReleaseReport({ release: 'v2.12.0', images: records, scans, store, today: '2026-11-29', message: 'CVE report for v2.12.0' });
+    const row = parseReportCsv(fake.readFile(OWNER, REPO, BRANCH, path)!, path).find((r) => r.image === 'rancher/big-9:v1.0.9' && r.vulnerabilityId === 'CVE-2024-1059');
+    assert.equal(row?.state, 'waiting');
+    assert.equal(row?.notes, 'upstream fix in 3.0.14, see rancher/rancher#77');
+    assert.deepEqual(fake.violations, []);
+  });
 });

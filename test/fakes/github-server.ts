@@ -1589,6 +1589,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const sha = storeBlob(Buffer.from(body.content, encoding === 'base64' ? 'base64' : 'utf8'));
       return ok({ url: `${repoApi(repo)}/git/blobs/${sha}`, sha }, 201, { location: `${repoApi(repo)}/git/blobs/${sha}` });
     }),
+    route('GET', `${R}/git/blobs/:file_sha`, (ctx) => {
+      const repo = repoOf(ctx);
+      const sha = ctx.params[2] ?? '';
+      const data = blobs.get(sha) ?? fail(404, 'Not Found', `${DOCS}/git/blobs#get-a-blob`);
+      return ok({ sha, node_id: `B_${sha.slice(0, 16)}`, size: data.length, url: `${repoApi(repo)}/git/blobs/${sha}`, content: wrapBase64(data), encoding: 'base64' });
+    }),
     route('GET', `${R}/git/trees/:tree_sha`, (ctx) => {
       const repo = repoOf(ctx);
       const sha = ctx.params[2] ?? '';
