@@ -22,10 +22,15 @@ export async function loadReleaseScans(runFolder: ResultStore, release: string):
   return { images, scans };
 }
 
-function parsePrevious(text: string | undefined, source: string) {
+function parsePrevious(text: string | undefined, source: string, scans: ReadonlyMap<string, ImageScan>) {
   if (text === undefined) return [];
+  // Only rows of images without a usable scan are written again verbatim, so only they keep every cell.
+  const keepCells = (image: string) => {
+    const scan = scans.get(image);
+    return !scan || scan.outcome === 'failed';
+  };
   try {
-    return parseReportCsv(text, source);
+    return parseReportCsv(text, source, { keepCells });
   } catch (error) {
     if (error instanceof InvalidReportCsvError) {
       // Overwriting a file we cannot read would destroy people's notes: stop here.
@@ -62,7 +67,7 @@ export async function composeReleaseReport(input: {
   for (let attempt = 1; ; attempt++) {
     const stored = await input.store.read(name);
     const previousSource = input.previousText ?? (stored ? { text: stored.text, source: `${input.store.description}/${name}` } : undefined);
-    const previous = parsePrevious(previousSource?.text, previousSource?.source ?? name);
+    const previous = parsePrevious(previousSource?.text, previousSource?.source ?? name, input.scans);
     const report = mergeTriage({ release: input.release, images: input.images, scans: input.scans, previous, today: input.today });
     const csv = renderReportCsv(report);
     // An unchanged report is not written again: no empty weekly commit.

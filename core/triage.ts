@@ -11,8 +11,11 @@ export interface PreviousRow {
   state: string;
   notes: string;
   firstSeen: string;
-  /** The full previous row, so rows of images that could not be scanned this run survive untouched. */
-  cells: Record<string, string>;
+  /**
+   * The full previous row, so rows of images that could not be scanned this run survive
+   * untouched. Absent when the reader was told the row's image was scanned.
+   */
+  cells?: Record<string, string>;
 }
 
 export const DEFAULT_STATE = 'triaged';

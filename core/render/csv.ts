@@ -77,7 +77,10 @@ function findingCells(row: TriagedFinding): string[] {
 }
 
 function carriedCells(row: PreviousRow): string[] {
-  return REPORT_COLUMNS.map((column) => row.cells[column] ?? '');
+  const cells = row.cells;
+  // Writing the row without its cells would blank what a person wrote in it.
+  if (!cells) throw new Error(`the previous row ${row.image} ${row.packageName} ${row.vulnerabilityId} was read without its cells and cannot be carried over`);
+  return REPORT_COLUMNS.map((column) => cells[column] ?? '');
 }
 
 const column = (name: ReportColumn) => REPORT_COLUMNS.indexOf(name);
@@ -97,39 +100,90 @@ function compareCells(a: string[], b: string[]): number {
   return 0;
 }
 
-/** Writes the release CSV: same input, same bytes, so the weekly commit shows only what changed. */
-export function renderReportCsv(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): string {
-  // Rows arrive sorted from mergeTriage, and the sort is linear on sorted input; it only
-  // does real work to place rows carried over from a failed scan.
-  const records = [...report.rows.map(findingCells), ...report.carriedRows.map(carriedCells)].sort(compareCells);
-  for (const record of records) for (let i = 0; i < record.length; i++) record[i] = neutralizeCell(record[i]!);
-  // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
-  return stringify(records, { header: true, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true });
+/** Records handed to csv-stringify at a time: the cells of one batch are garbage before the next is built. */
+const RENDER_BATCH = 2_000;
+
+/** Rows (sorted by mergeTriage) and carried rows, in the one order, as cell arrays. */
+function* recordsInOrder(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): Generator<string[]> {
+  // Carried rows are few (images whose scan failed): sort them and merge them into the sorted rows.
+  const carried = report.carriedRows.map(carriedCells).sort(compareCells);
+  let c = 0;
+  for (const row of report.rows) {
+    const cells = findingCells(row);
+    while (c < carried.length && compareCells(carried[c]!, cells) < 0) yield carried[c++]!;
+    yield cells;
+  }
+  while (c < carried.length) yield carried[c++]!;
 }
 
+/** Writes the release CSV: same input, same bytes, so the weekly commit shows only what changed. */
+export function renderReportCsv(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): string {
+  const parts: string[] = [];
+  let batch: string[][] = [];
+  const flush = () => {
+    // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
+    parts.push(stringify(batch, { header: parts.length === 0, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true }));
+    batch = [];
+  };
+  for (const record of recordsInOrder(report)) {
+    for (let i = 0; i < record.length; i++) record[i] = neutralizeCell(record[i]!);
+    batch.push(record);
+    if (batch.length === RENDER_BATCH) flush();
+  }
+  if (batch.length > 0 || parts.length === 0) flush();
+  return parts.join('');
+}
+
+export interface ParseReportOptions {
+  /**
+   * Which rows keep their full cells (default: all). Only rows that may be carried over verbatim
+   * (images not scanned this run) need them; at 200,000 rows the cells are most of the memory.
+   */
+  keepCells?: (image: string) => boolean;
+}
+
+/** A row read with all its cells. */
+export type FullReportRow = PreviousRow & { cells: Record<string, string> };
+
 /** Reads a previous report, ours or the legacy ten-column one. Names the file in every error. */
-export function parseReportCsv(text: string, source: string): PreviousRow[] {
-  let records: string[][];
+export function parseReportCsv(text: string, source: string): FullReportRow[];
+export function parseReportCsv(text: string, source: string, options: ParseReportOptions): PreviousRow[];
+export function parseReportCsv(text: string, source: string, options: ParseReportOptions = {}): PreviousRow[] {
+  let header: string[] | undefined;
+  let at: { image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number } | undefined;
+  const cell = (values: string[], i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
+  // Each record becomes a row as it is read, so the whole table of cells never exists at once.
+  const toRow = (values: string[]): PreviousRow | undefined => {
+    if (!header || !at) {
+      header = values;
+      const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !header!.includes(c));
+      if (header.length > 0 && missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
+      const index = (name: string) => header!.indexOf(name);
+      at = { image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
+      return undefined;
+    }
+    const image = cell(values, at.image);
+    const row: PreviousRow = {
+      image,
+      packageName: cell(values, at.packageName),
+      vulnerabilityId: cell(values, at.vulnerabilityId),
+      state: cell(values, at.state),
+      notes: cell(values, at.notes),
+      firstSeen: cell(values, at.firstSeen),
+    };
+    if (!options.keepCells || options.keepCells(image)) {
+      const cells: Record<string, string> = {};
+      for (let i = 0; i < header.length; i++) cells[header[i]!] = readCell(values[i] ?? '');
+      row.cells = cells;
+    }
+    return row;
+  };
   try {
-    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+    // csv-parse's types expect on_record to return a record of cells; any value is kept as returned.
+    const onRecord = toRow as unknown as (values: string[]) => string[] | undefined;
+    return parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, on_record: onRecord }) as unknown as PreviousRow[];
   } catch (error) {
+    if (error instanceof InvalidReportCsvError) throw error;
     throw new InvalidReportCsvError(`${source} is not a valid CSV report: ${(error as Error).message}`);
   }
-  const header = records[0] ?? [];
-  if (header.length === 0) return [];
-  const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
-  return records.slice(1).map((values) => {
-    const cells: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) cells[header[i]!] = readCell(values[i] ?? '');
-    return {
-      image: cells.image ?? '',
-      packageName: cells.package_name ?? '',
-      vulnerabilityId: cells.vulnerability_id ?? '',
-      state: cells.state ?? '',
-      notes: cells.notes ?? '',
-      firstSeen: cells.first_seen ?? '',
-      cells,
-    };
-  });
 }

@@ -231,6 +231,48 @@ describe('renderReportCsv', () => {
   });
 });
 
+describe('renderReportCsv over many rows', () => {
+  it('writes one header and every row in order across its batches, with failed images carried in place', () => {
+    // 45 images of 100 findings: several render batches; images 7 and 31 fail this week.
+    const names = Array.from({ length: 45 }, (_, i) => `rancher/many-${String(i).padStart(2, '0')}:v1`);
+    const images = records(names);
+    const byImage = Object.fromEntries(names.map((image, i) => [image, Array.from({ length: 100 }, (_, j) => finding(image, `CVE-2024-${i * 100 + j}`, `p${j % 7}`, j % 2 ? 'LOW' : 'CRITICAL'))]));
+    const lastWeek = renderReportCsv(report(images, byImage));
+    const failed = new Set([names[7]!, names[31]!]);
+    const thisWeek = new Map([...scans(byImage)].map(([image, scan]) => [image, failed.has(image) ? { image, outcome: 'failed' as const, osScanned: false, findings: [], failure: { type: 'ScanTimeout' as const, permanent: false, summary: 'timeout' } } : scan]));
+    const merged = mergeTriage({ release: 'v2.9.0', images, scans: thisWeek, previous: parseReportCsv(lastWeek, 'previous.csv'), today: TODAY });
+    assert.equal(merged.carriedRows.length, 200);
+    const csv = renderReportCsv(merged);
+    assert.equal(csv, lastWeek, 'carried rows land exactly where they were');
+    const all = strictRecords(csv);
+    assert.equal(all.length, 1 + 4500);
+    assert.equal(all.filter((r) => r[0] === 'image').length, 1, 'one header');
+    const keys = all.slice(1).map((r) => r[0]!);
+    assert.deepEqual(keys, [...keys].sort(), 'images in order');
+  });
+});
+
+describe('parseReportCsv keepCells', () => {
+  it('keeps full cells only for the images asked, and refuses to carry a row read without them', () => {
+    const ok = 'rancher/a:v1';
+    const gone = 'rancher/b:v1';
+    const images = records([ok, gone]);
+    const previousCsv = renderReportCsv(report(images, { [ok]: [finding(ok, 'CVE-1', 'p')], [gone]: [finding(gone, 'CVE-2', 'q')] }));
+    const lean = parseReportCsv(previousCsv, 'previous.csv', { keepCells: (image) => image === gone });
+    assert.equal(lean.find((r) => r.image === ok)?.cells, undefined);
+    assert.equal(lean.find((r) => r.image === gone)?.cells?.title, 'CVE-2 title');
+    assert.deepEqual(
+      lean.map(({ cells: _cells, ...rest }) => rest),
+      parseReportCsv(previousCsv, 'previous.csv').map(({ cells: _cells, ...rest }) => rest),
+      'the triage fields are read the same either way',
+    );
+    const failed = (image: string) => new Map([[image, { image, outcome: 'failed' as const, osScanned: false, findings: [], failure: { type: 'ScanTimeout' as const, permanent: false, summary: 'timeout' } }]]);
+    // The wrong image was kept: carrying `ok` over would blank its cells, so rendering refuses.
+    const wrong = mergeTriage({ release: 'v2.9.0', images, scans: failed(ok), previous: lean, today: '2025-02-01' });
+    assert.throws(() => renderReportCsv(wrong), /rancher\/a:v1 p CVE-1 was read without its cells/);
+  });
+});
+
 describe('parseReportCsv header checks', () => {
   it('refuses a header-only file that lacks the identity columns, and accepts an empty one', () => {
     assert.throws(() => parseReportCsv('name,severity\n', 'prev.csv'), (e: unknown) => e instanceof InvalidReportCsvError && /prev\.csv.*image/.test((e as Error).message));
