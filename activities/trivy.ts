@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { processLauncher } from './process-launcher.js';
 
 export interface TrivyRun {
   exitCode: number | null;
@@ -12,21 +12,9 @@ export class ScannerNotInstalledError extends Error {
   override name = 'ScannerNotInstalledError';
 }
 
-const STDERR_LIMIT = 64 * 1024;
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    // Negative pid: Trivy and anything it started, so nothing outlives a cancelled scan.
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 /**
- * Runs Trivy as its own process group. Resolves with what it printed; rejects
- * only when it could not start or when `signal` aborts (after killing it).
+ * Runs Trivy as its own process group, started by the scanner launcher. Resolves with what it
+ * printed; rejects only when it could not start or when `signal` aborts (after killing it).
  */
 export function runTrivy(
   bin: string,
@@ -38,39 +26,30 @@ export function runTrivy(
       reject(options.signal.reason);
       return;
     }
-    const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
+    const launched = processLauncher().launch(bin, args);
     let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-STDERR_LIMIT);
-    });
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup(child.pid);
+      launched.kill();
     }, options.timeoutMs);
     const ticker = options.onTick ? setInterval(options.onTick, options.tickMs ?? 5000) : undefined;
-    const onAbort = () => killGroup(child.pid);
+    const onAbort = () => launched.kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const cleanup = () => {
       clearTimeout(timer);
       if (ticker) clearInterval(ticker);
       options.signal?.removeEventListener('abort', onAbort);
     };
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      cleanup();
-      reject(error.code === 'ENOENT' ? new ScannerNotInstalledError(`Trivy executable "${bin}" was not found; install Trivy or set TRIVY_BIN`) : error);
-    });
-    child.on('close', (exitCode, signal) => {
-      cleanup();
-      if (options.signal?.aborted) {
-        reject(options.signal.reason);
-        return;
-      }
-      resolve({ exitCode, signal, stdout, stderr, timedOut });
-    });
+    launched.exited.then(
+      ({ exitCode, signal, stdout, stderr }) => {
+        cleanup();
+        if (options.signal?.aborted) reject(options.signal.reason);
+        else resolve({ exitCode, signal, stdout, stderr, timedOut });
+      },
+      (error: NodeJS.ErrnoException) => {
+        cleanup();
+        reject(error.code === 'ENOENT' ? new ScannerNotInstalledError(`Trivy executable "${bin}" was not found; install Trivy or set TRIVY_BIN`) : error);
+      },
+    );
   });
 }
