@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ImageRecord } from '../core/image-list.js';
 import { InvalidReportCsvError, parseReportCsv, renderReportCsv } from '../core/render/csv.js';
@@ -7,6 +8,8 @@ import { mergeTriage, summarizeReport, type ReleaseReport, type ReleaseReportSum
 import type { ReportStore } from './report-store.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { ResultStore, runFolderKeys, writeFileAtomic } from './result-store.js';
+
+const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** How often a write that lost a race with a person's commit re-reads and re-merges before giving up. */
 const MAX_MERGE_ATTEMPTS = 5;
@@ -64,14 +67,19 @@ export async function composeReleaseReport(input: {
   previousText?: { text: string; source: string };
 }): Promise<ComposedReport> {
   const name = csvFileName(input.release);
-  for (let attempt = 1; ; attempt++) {
+  // Only the stored file's digest outlives its parse: at 200,000 rows its text is 60 MB.
+  const readPrevious = async () => {
     const stored = await input.store.read(name);
     const previousSource = input.previousText ?? (stored ? { text: stored.text, source: `${input.store.description}/${name}` } : undefined);
     const previous = parsePrevious(previousSource?.text, previousSource?.source ?? name, input.scans);
+    return { previous, version: stored?.version, digest: stored ? digestOf(stored.text) : undefined };
+  };
+  for (let attempt = 1; ; attempt++) {
+    const { previous, version, digest } = await readPrevious();
     const report = mergeTriage({ release: input.release, images: input.images, scans: input.scans, previous, today: input.today });
     const csv = renderReportCsv(report);
     // An unchanged report is not written again: no empty weekly commit.
-    const outcome = stored?.text === csv ? 'written' : await input.store.write(name, csv, stored?.version, input.message);
+    const outcome = digest === digestOf(csv) ? 'written' : await input.store.write(name, csv, version, input.message);
     if (outcome === 'written') return { report, summary: summarizeReport(report), csv, conflicts: attempt - 1 };
     if (attempt >= MAX_MERGE_ATTEMPTS) {
       throw ApplicationFailure.create({ type: 'ReportConflict', message: `${input.store.description}/${name} changed during each of ${attempt} merges; will retry` });

@@ -172,6 +172,27 @@ export function cpuOf(pid: number): { self: number; children: number } {
 }
 
 /**
+ * CPU seconds of the scanner launchers a process forked (activities/launcher-process.ts): their
+ * own and their reaped children's, i.e. the cost of starting the scanners and the scanners.
+ */
+export function launcherCpuOf(pid: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== pid || !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher-process')) continue;
+      const cpu = cpuOf(Number(entry));
+      if (!Number.isNaN(cpu.self)) total += cpu.self + cpu.children;
+    } catch {
+      // gone while we looked
+    }
+  }
+  return total;
+}
+
+/**
  * CPU seconds of each thread of a process, keyed `name#n` (n-th thread of that name, in tid
  * order: `node#1` is the main JS thread, later `node#` threads are worker threads).
  */

@@ -16,6 +16,12 @@ export interface DevServerOptions {
   stdio?: 'inherit' | 'log';
 }
 
+/**
+ * Off by default in the server: a scan then starts in the worker whose workflow task scheduled
+ * it, skipping a trip through matching (deploy/dynamicconfig does the same for compose).
+ */
+export const EAGER_ACTIVITIES = ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+
 export function devServerArgs(options: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', options.ip ?? '127.0.0.1', '--port', String(options.port ?? 7233), '--ui-port', String(options.uiPort ?? 8233)];
   if (options.dbFile) {
@@ -25,6 +31,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
     args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   args.push('--search-attribute', `${RELEASE_SEARCH_ATTRIBUTE}=KeywordList`, '--log-level', 'warn');
+  args.push(...EAGER_ACTIVITIES);
   return args;
 }
 

@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { EAGER_ACTIVITIES } from '../../client/dev-server.js';
 import { findTemporalCli } from '../../client/temporal-cli.js';
 import { paths } from '../../client/paths.js';
 import { RELEASE_SEARCH_KEY } from '../../workflows/messages.js';
@@ -44,7 +45,8 @@ export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> 
       executable: { type: 'existing-path', path: cli },
       ip: '127.0.0.1',
       searchAttributes: [RELEASE_SEARCH_KEY],
-      extraArgs: ['--log-level', 'error'],
+      // The settings `image-scanning run` gives its own dev server, so the tests see what ships.
+      extraArgs: ['--log-level', 'error', ...EAGER_ACTIVITIES],
     },
   });
 }
@@ -60,7 +62,7 @@ async function startContainerServer(): Promise<string | undefined> {
   try {
     const { GenericContainer, Wait } = await import('testcontainers');
     const container = await new GenericContainer(TEMPORAL_CLI_IMAGE)
-      .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--search-attribute', 'Release=KeywordList'])
+      .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--search-attribute', 'Release=KeywordList', ...EAGER_ACTIVITIES])
       .withExposedPorts(7233)
       .withWaitStrategy(Wait.forListeningPorts())
       .start();
