@@ -30,9 +30,15 @@ export class ResultStore {
 }
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
+  try {
+    await writeFile(tmp, data);
+  } catch (error) {
+    // The folder usually exists (a run writes thousands of results into a few): create it only when missing.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, data);
+  }
   await rename(tmp, path);
 }
 

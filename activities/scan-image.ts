@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifyTrivyFailure, type ScanFailure } from '../core/failures.js';
@@ -41,6 +42,9 @@ function summarize(scan: ImageScan, resultKey: string): ScanSummary {
 
 export function createScanImage(deps: ActivityDeps) {
   const assignments = new Map<string, ImageRecord[]>();
+  // One scratch folder for the reports of every scan of this worker, rather than a folder a scan.
+  let scratch: Promise<string> | undefined;
+  const scratchDir = () => (scratch ??= mkdtemp(join(tmpdir(), 'image-scanning-')));
 
   async function assignedImage(input: ScanImageInput): Promise<ImageRecord> {
     const key = storeKeys.assigned(input.runKey, input.release);
@@ -70,8 +74,10 @@ export function createScanImage(deps: ActivityDeps) {
     if (stored && stored.outcome !== 'failed') return summarize(stored, resultKey);
 
     ctx.heartbeat({ image: record.image });
-    const workDir = await mkdtemp(join(tmpdir(), 'image-scanning-'));
-    const outputFile = join(workDir, 'report.json');
+    const dir = await scratchDir();
+    // Again each time: a temp cleaner may have removed it while the worker ran for weeks.
+    await mkdir(dir, { recursive: true });
+    const outputFile = join(dir, `${randomUUID()}.json`);
     let failure: ScanFailure | undefined;
     let scan: ImageScan | undefined;
     try {
@@ -100,7 +106,7 @@ export function createScanImage(deps: ActivityDeps) {
       }
       throw error;
     } finally {
-      await rm(workDir, { recursive: true, force: true });
+      await rm(outputFile, { force: true });
     }
 
     if (failure) {
