@@ -14,6 +14,7 @@ import {
   type SiteRelease,
 } from '../core/render/html.js';
 import { renderReportCsv } from '../core/render/csv.js';
+import { compareReleaseNames } from '../core/release-order.js';
 import { summarizeReport, type ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
@@ -97,7 +98,7 @@ export async function publishSiteFromReports(reportsDir: string, reports: Releas
   };
 
   const entries: SiteRelease[] = [];
-  for (const report of reports) {
+  for (const report of [...reports].sort((a, b) => compareReleaseNames(a.release, b.release))) {
     const files = await publishReleaseFiles(reportsDir, site, report);
     written.add(files.csvFile);
     if (files.openVexFile) written.add(files.openVexFile);
@@ -156,7 +157,7 @@ export function createPublishSite(deps: ActivityDeps) {
   return async function publishSite(input: { runKey: string; releases: string[] }): Promise<PublishedSite> {
     const current = await loadReports(deps, input.runKey, input.releases);
     const scanned = new Set(current.map((r) => r.release));
-    const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))].sort((a, b) => (a.release < b.release ? -1 : a.release > b.release ? 1 : 0));
+    const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))];
     const issueLinks = await readIssueLinks(deps.reportsDir);
     const published = await publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks });
     if (deps.sitePublisher) {

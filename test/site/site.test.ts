@@ -207,7 +207,8 @@ describe('the published site in headless Chromium', { skip }, () => {
     await mkdir(join(dir, 'site'));
     await writeFile(join(dir, 'site', 'release-v2.8.0.html'), 'stale');
     await writeFile(join(dir, 'site', 'CNAME'), 'cves.example.org');
-    await publishSiteFromReports(dir, reports, {
+    // Handed over newest first: the site orders them itself.
+    await publishSiteFromReports(dir, [...reports].reverse(), {
       generatedAt: '2025-01-13T09:30:00Z',
       scannedAt: '2025-01-13T09:00:00Z',
       issueLinks: { [SHELL_OLD]: 'https://github.com/rancher/image-scanning/issues/1', [WINDOWS]: 'javascript:alert(3)' },
@@ -233,6 +234,8 @@ describe('the published site in headless Chromium', { skip }, () => {
     await page.goto(`${http.base}index.html`);
     const cells = (release: string) =>
       page.$$eval(`#releases tr[data-release="${release}"] [data-field]`, (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-field'), (e.textContent ?? '').trim()])));
+    const order = await page.$$eval('#releases tr[data-release]', (rows) => rows.map((r) => r.getAttribute('data-release')));
+    assert.deepEqual(order, ['v2.9.0', 'v2.10.0'], 'releases in version order, not string order');
     const v29 = await cells('v2.9.0');
     assert.deepEqual(
       [v29.findings, v29.CRITICAL, v29.HIGH, v29.MEDIUM, v29.LOW, v29.UNKNOWN, v29.ignored, v29.images, v29.failed, v29.osNotScanned, v29.new, v29.fixed, v29.invalidIgnores],
