@@ -3,10 +3,11 @@
  * process on the worker's behalf.
  *
  * Why: starting a process copies the page tables of the process that starts it, so the cost
- * grows with its resident memory. From the worker (300 MB with the SDK and the workflow
- * threads) a start costs about 8 ms of CPU; from this process (no imports beyond Node's
- * child_process) about 1 ms. And when the worker dies, even by SIGKILL, its IPC channel
- * closes and this process kills every scan it started, so no scanner outlives its worker.
+ * grows with its resident memory: from a process of the worker's size (300 MB with the SDK
+ * and the workflow threads) 8 to 18 ms of CPU a start, through this process (no imports
+ * beyond Node's child_process) about 3 ms with the started shell's own (`npm run bench:spawn`).
+ * And when the worker dies, even by SIGKILL, its IPC channel closes and this process kills
+ * every scan it started, so no scanner outlives its worker.
  *
  * It imports nothing but node:child_process and is not meant to be run by hand.
  */

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,11 +41,18 @@ function summarize(scan: ImageScan, resultKey: string): ScanSummary {
   return { image: scan.image, resultKey, outcome: scan.outcome, counts: countBySeverity(scan.findings) };
 }
 
+// One scratch folder for Trivy's reports per process, rather than a folder a scan; removed when the process exits.
+let scratch: Promise<string> | undefined;
+function scratchDir(): Promise<string> {
+  scratch ??= mkdtemp(join(tmpdir(), 'image-scanning-')).then((dir) => {
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  });
+  return scratch;
+}
+
 export function createScanImage(deps: ActivityDeps) {
   const assignments = new Map<string, ImageRecord[]>();
-  // One scratch folder for the reports of every scan of this worker, rather than a folder a scan.
-  let scratch: Promise<string> | undefined;
-  const scratchDir = () => (scratch ??= mkdtemp(join(tmpdir(), 'image-scanning-')));
 
   async function assignedImage(input: ScanImageInput): Promise<ImageRecord> {
     const key = storeKeys.assigned(input.runKey, input.release);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createGitHub, type GitHubClient } from '../../activities/github.js';
@@ -11,6 +10,7 @@ import { issueMarker } from '../../core/render/markdown.js';
 import type { ReleaseReport } from '../../core/triage.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
 import { finding, ignoreRow, releaseReport } from '../helpers/reports.js';
+import { tempDir } from '../helpers/harness.js';
 
 const OWNER = 'rancher';
 const REPO = 'cve-reports';
@@ -41,7 +41,7 @@ function github(): GitHubClient {
 }
 
 async function deps(client: GitHubClient = github()): Promise<ActivityDeps> {
-  const dir = await mkdtemp(join(tmpdir(), 'reconcile-'));
+  const dir = await tempDir('reconcile-');
   return {
     store: new ResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports'),

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ResultStore, storeKeys } from '../../activities/result-store.js';
 import { finding, releaseReport } from '../helpers/reports.js';
 import { CLI } from '../helpers/processes.js';
+import { tempDir } from '../helpers/harness.js';
 
 const cli = (args: string[], env: Record<string, string> = {}) => promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
 
 describe('image-scanning images', () => {
   it('prints one JSON object per image and reports malformed lines with file and line', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'images-'));
+    const dir = await tempDir('images-');
     await writeFile(join(dir, 'images.txt'), 'rancher/fleet:v0.9.6\r\nbad line\nregistry.example.com/rancher/coredns-coredns:1.10.1\n');
     await writeFile(join(dir, 'windows.txt'), 'rancher/rancher-agent:v2.9.0\n');
     await writeFile(join(dir, 'sources.txt'), 'rancher/fleet:v0.9.6 fleet:103.1.0,rancher\n');
@@ -33,7 +33,7 @@ describe('image-scanning images', () => {
 
 describe('image-scanning issues plan', () => {
   it('plans from the newest stored reports without a token and changes nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'issues-'));
+    const dir = await tempDir('issues-');
     const store = new ResultStore(join(dir, 'data'));
     const a = 'rancher/fleet:v0.9.6';
     await store.writeJson(storeKeys.latestReport('v2.9.0'), releaseReport('v2.9.0', { [a]: [finding(a, 'CVE-2024-1', 'CRITICAL')], 'rancher/shell:v1': 'clean' }));

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,10 +10,11 @@ import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';
 import { finding, releaseReport } from '../helpers/reports.js';
 import { CLI } from '../helpers/processes.js';
+import { tempDir } from '../helpers/harness.js';
 
 describe('image-scanning render', () => {
   it('rebuilds the CSV, summary and site from a run folder, keeping the notes of --previous', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'render-'));
+    const dir = await tempDir('render-');
     const runFolder = new ResultStore(join(dir, 'run'));
     const a = 'rancher/fleet:v0.9.6';
     const images = buildImageRecords({ images: parseImageList(`${a}\nrancher/gone:v1\n`, 'images.txt') });
@@ -37,7 +37,7 @@ describe('image-scanning render', () => {
   });
 
   it('exits 2 naming the folder when it holds no results for the release', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'render-'));
+    const dir = await tempDir('render-');
     const run = promisify(execFile)(process.execPath, [CLI, 'render', '--release', 'v9', '--results', join(dir, 'nothing'), '--out', join(dir, 'out')]);
     await assert.rejects(run, (e: unknown) => (e as { code?: number }).code === 2 && /nothing holds no image list for release v9/.test((e as { stderr: string }).stderr));
   });

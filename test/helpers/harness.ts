@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +17,27 @@ export type StubScenario =
   | { hang: true }
   | { stdout: string };
 
+const tempDirs = new Set<string>();
+
+/** A temp folder, removed when the test process exits; KEEP_TEST_DIRS=1 keeps them for a look after a failure. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (tempDirs.size === 0) {
+    process.once('exit', () => {
+      if (process.env.KEEP_TEST_DIRS === '1') return;
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.add(dir);
+  return dir;
+}
+
 /** A temp workspace: store, reports, stub Trivy state, and deps pointing at them. */
 export class Harness {
   private constructor(readonly dir: string) {}
 
   static async create(prefix = 'image-scanning-test-'): Promise<Harness> {
-    const dir = await mkdtemp(join(tmpdir(), prefix));
+    const dir = await tempDir(prefix);
     await mkdir(join(dir, 'stub'), { recursive: true });
     process.env.TRIVY_STUB_DIR = join(dir, 'stub');
     const harness = new Harness(dir);

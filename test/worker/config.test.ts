@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadEnvConfig, loadFileConfig, readGitHubToken, runInputFrom } from '../../worker/config.js';
+import { tempDir } from '../helpers/harness.js';
 
 async function configFile(content: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'config-'));
+  const dir = await tempDir('config-');
   const path = join(dir, 'image-scanning.json');
   await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
@@ -71,7 +71,7 @@ describe('environment', () => {
   });
 
   it('reads the token from a secrets file, refusing one every user can read', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'secret-'));
+    const dir = await tempDir('secret-');
     const file = join(dir, 'github_token');
     await writeFile(file, 'ghp_fromfile\n');
     await chmod(file, 0o600);

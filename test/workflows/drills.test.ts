@@ -36,6 +36,8 @@ function workerEnv(h: Harness, address: string, taskQueue: string, extra: Record
     TRIVY_BIN: TRIVY_STUB,
     TRIVY_CACHE_DIR: join(h.dir, 'trivy-cache'),
     TRIVY_STUB_DIR: h.stubDir,
+    // A worker killed with SIGKILL cannot remove its scratch folder: keep it inside the workspace.
+    TMPDIR: h.dir,
     TRIVY_HEARTBEAT_SECONDS: '1',
     TRIVY_RATE_LIMIT_BACKOFF: '1',
     MAX_CONCURRENT_ACTIVITIES: '20',
