@@ -16,6 +16,8 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   secrets?: string[];
   healthcheck?: unknown;
+  init?: boolean;
+  stop_grace_period?: string;
 }
 
 const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown>; secrets: Record<string, unknown> };
@@ -58,6 +60,11 @@ describe('docker-compose.yml (parsed; no Docker engine runs here)', () => {
     assert.equal(env.GITHUB_TOKEN_FILE, '/run/secrets/github_token');
     assert.deepEqual(worker.secrets, ['github_token']);
     assert.ok('github_token' in compose.secrets);
+  });
+
+  it('runs the worker under an init that reaps orphaned scans, with time to drain on SIGTERM', () => {
+    assert.equal(services.worker!.init, true);
+    assert.match(services.worker!.stop_grace_period ?? '', /^\d+m$/);
   });
 
   it("sets only variables the worker reads", () => {
