@@ -4,7 +4,7 @@ import type { ImageRecord } from '../core/image-list.js';
 import { InvalidReportCsvError, parseReportCsv, renderReportCsv } from '../core/render/csv.js';
 import { renderOpenVex } from '../core/render/openvex.js';
 import type { ImageScan } from '../core/scan.js';
-import { mergeTriage, summarizeReport, type ReleaseReport, type ReleaseReportSummary } from '../core/triage.js';
+import { keepsPreviousRows, mergeTriage, summarizeReport, type ReleaseReport, type ReleaseReportSummary } from '../core/triage.js';
 import type { ReportStore } from './report-store.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { ResultStore, runFolderKeys, writeFileAtomic } from './result-store.js';
@@ -27,13 +27,9 @@ export async function loadReleaseScans(runFolder: ResultStore, release: string):
 
 function parsePrevious(text: string | undefined, source: string, scans: ReadonlyMap<string, ImageScan>) {
   if (text === undefined) return [];
-  // Only rows of images without a usable scan are written again verbatim, so only they keep every cell.
-  const keepCells = (image: string) => {
-    const scan = scans.get(image);
-    return !scan || scan.outcome === 'failed';
-  };
   try {
-    return parseReportCsv(text, source, { keepCells });
+    // Only rows written again verbatim need every cell.
+    return parseReportCsv(text, source, { keepCells: (image) => keepsPreviousRows(scans.get(image)) });
   } catch (error) {
     if (error instanceof InvalidReportCsvError) {
       // Overwriting a file we cannot read would destroy people's notes: stop here.

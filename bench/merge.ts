@@ -29,7 +29,7 @@ import type { Finding, Severity } from '../core/finding.js';
 import { buildImageRecords, parseImageList, type ImageRecord } from '../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../core/render/csv.js';
 import type { ImageScan } from '../core/scan.js';
-import { mergeTriage } from '../core/triage.js';
+import { keepsPreviousRows, mergeTriage } from '../core/triage.js';
 import { load, machine, MiB, table } from './support.js';
 
 const RELEASE = 'v2.9.0';
@@ -136,7 +136,7 @@ async function measure(kind: string, dir: string): Promise<Measured> {
     const t0 = performance.now();
     const text = await readFile(csvPath, 'utf8');
     const t1 = performance.now();
-    const previous = parseReportCsv(text, csvPath, { keepCells: (image) => (scans.get(image)?.outcome ?? 'failed') === 'failed' });
+    const previous = parseReportCsv(text, csvPath, { keepCells: (image) => keepsPreviousRows(scans.get(image)) });
     const t2 = performance.now();
     const report = mergeTriage({ release: RELEASE, images, scans, previous, today: '2026-11-29' });
     const t3 = performance.now();

@@ -79,6 +79,14 @@ export interface MergeInput {
   today: string;
 }
 
+/**
+ * Whether an image's previous rows are written again verbatim: it has no usable scan this run.
+ * The report reader keeps full cells for exactly these images, so both must ask this.
+ */
+export function keepsPreviousRows(scan: ImageScan | undefined): boolean {
+  return !scan || scan.outcome === 'failed';
+}
+
 /** Key of a finding within one image or repository. */
 const findingKeyOf = (pkg: string, id: string) => `${pkg}\u0000${id}`;
 
@@ -157,7 +165,7 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
 
   for (const record of input.images) {
     const scan = input.scans.get(record.image);
-    if (!scan || scan.outcome === 'failed') {
+    if (!scan || keepsPreviousRows(scan)) {
       failed.push({
         image: record.image,
         type: scan?.failure?.type ?? 'NotScanned',

@@ -69,7 +69,7 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  * (worker peak RSS 300 to 480 MB over the same run, BENCHMARKS.md); with this, about 230 MB.
  * Set before the worker creates its workflow threads, so their isolates get it too.
  */
-export function preferSmallHeap(): void {
+function preferSmallHeap(): void {
   setFlagsFromString('--optimize-for-size');
 }
 

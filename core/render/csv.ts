@@ -149,31 +149,30 @@ export type FullReportRow = PreviousRow & { cells: Record<string, string> };
 export function parseReportCsv(text: string, source: string): FullReportRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions): PreviousRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions = {}): PreviousRow[] {
-  let header: string[] | undefined;
-  let at: { image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number } | undefined;
+  // The header, and where each field the merge reads sits in it; set by the first record.
+  let layout: { header: string[]; image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number } | undefined;
   const cell = (values: string[], i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
   // Each record becomes a row as it is read, so the whole table of cells never exists at once.
   const toRow = (values: string[]): PreviousRow | undefined => {
-    if (!header || !at) {
-      header = values;
-      const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !header!.includes(c));
-      if (header.length > 0 && missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
-      const index = (name: string) => header!.indexOf(name);
-      at = { image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
+    if (!layout) {
+      const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !values.includes(c));
+      if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
+      const index = (name: string) => values.indexOf(name);
+      layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
       return undefined;
     }
-    const image = cell(values, at.image);
+    const image = cell(values, layout.image);
     const row: PreviousRow = {
       image,
-      packageName: cell(values, at.packageName),
-      vulnerabilityId: cell(values, at.vulnerabilityId),
-      state: cell(values, at.state),
-      notes: cell(values, at.notes),
-      firstSeen: cell(values, at.firstSeen),
+      packageName: cell(values, layout.packageName),
+      vulnerabilityId: cell(values, layout.vulnerabilityId),
+      state: cell(values, layout.state),
+      notes: cell(values, layout.notes),
+      firstSeen: cell(values, layout.firstSeen),
     };
     if (!options.keepCells || options.keepCells(image)) {
       const cells: Record<string, string> = {};
-      for (let i = 0; i < header.length; i++) cells[header[i]!] = readCell(values[i] ?? '');
+      layout.header.forEach((name, i) => (cells[name] = readCell(values[i] ?? '')));
       row.cells = cells;
     }
     return row;

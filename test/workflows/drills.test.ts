@@ -123,9 +123,13 @@ describe('reliability drills', () => {
     await h.scenarios({ default: { synthetic: 1, delayMs: 100 } });
     const cli = await findTemporalCli({ install: true });
     const port = await freePort();
+    // A port of its own: a UI port derived from the gRPC one (port % 1000 + 40000) was the gRPC
+    // port itself whenever that fell in 40000-40999, and the server failed to bind.
+    let uiPort = await freePort();
+    while (uiPort === port) uiPort = await freePort();
     const address = `127.0.0.1:${port}`;
     const dbFile = join(h.dir, 'temporal.db');
-    const start = () => startDevServer({ cli, dbFile, port, uiPort: (port % 1000) + 40000 });
+    const start = () => startDevServer({ cli, dbFile, port, uiPort });
     let server = start();
     try {
       await waitForServer(address, 60_000, server);
