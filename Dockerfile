@@ -1,5 +1,5 @@
 # Scan worker: Node 20 on a glibc base (the Temporal core bridge needs glibc) with the Trivy CLI.
-FROM aquasec/trivy:0.66.0 AS trivy
+FROM aquasec/trivy:0.74.0 AS trivy
 
 FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
@@ -7,6 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY core core
+COPY host host
+COPY cache cache
 COPY workflows workflows
 COPY activities activities
 COPY worker worker

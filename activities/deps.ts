@@ -10,6 +10,12 @@ export interface TrivySettings {
   timeoutGraceSeconds?: number;
   /** Empty means every severity, including UNKNOWN. */
   severities: string[];
+  /**
+   * Trivy's layer cache: a redis:// URL every scan, worker and weekly run shares, or `memory` (no
+   * cache: every layer is downloaded again). Given to Trivy in its environment
+   * (TRIVY_CACHE_BACKEND), never on its command line, where `ps` would show the password.
+   */
+  cacheBackend: string;
   /** Trivy server URL: scans go to it and the local DB is not used. */
   server?: string;
   /** How long a rate-limited scan waits before its next attempt. */

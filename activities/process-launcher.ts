@@ -32,12 +32,13 @@ export class ProcessLauncher {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (exited: Exited) => void; reject: (error: Error) => void }>();
 
-  launch(file: string, args: string[]): Launched {
+  /** `env` adds to (or overrides) the worker's environment for this process only. */
+  launch(file: string, args: string[], env: Record<string, string> = {}): Launched {
     const child = this.ensureStarted();
     const id = this.nextId++;
     const exited = new Promise<Exited>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     // The environment as it is now, as a spawn from the worker itself would see it.
-    this.request(child, { type: 'spawn', id, file, args, env: process.env });
+    this.request(child, { type: 'spawn', id, file, args, env: { ...process.env, ...env } });
     this.holdWhileBusy();
     return {
       exited,

@@ -12,6 +12,8 @@ import type { ImageScan, ScanSummary } from '../core/scan.js';
 import { parseTrivyReport, UnparsableReportError } from '../core/trivy-report.js';
 import type { ActivityDeps, TrivySettings } from './deps.js';
 import { storeKeys } from './result-store.js';
+import { requireCacheService } from './prepare-scanner.js';
+import { runDatabase } from './scanner-db.js';
 import { runTrivy, ScannerNotInstalledError } from './trivy.js';
 
 export interface ScanImageInput {
@@ -21,20 +23,28 @@ export interface ScanImageInput {
   index: number;
 }
 
-export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string): string[] {
+/**
+ * Trivy's command line for one scan. `databaseDir` is the run's copy of the DB (scanner-db.ts),
+ * opened read-only, so any number of scans share it; the layer cache is chosen by
+ * `trivyEnvironment`, outside the command line.
+ */
+export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir): string[] {
   const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
-  args.push('--cache-dir', settings.cacheDir);
   if (settings.server) {
-    args.push('--server', settings.server);
+    args.push('--cache-dir', settings.cacheDir, '--server', settings.server);
   } else {
-    // The DB was downloaded once for the run; a memory cache backend keeps concurrent
-    // scans off the shared cache's file lock.
-    args.push('--skip-db-update', '--skip-java-db-update', '--cache-backend', 'memory');
+    // The DB was downloaded once for the run and copied for it: no scan updates it.
+    args.push('--cache-dir', databaseDir, '--skip-db-update', '--skip-java-db-update');
   }
   if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
   if (image.windows) args.push('--platform', 'windows/amd64');
   args.push(image.image);
   return args;
+}
+
+/** TRIVY_CACHE_BACKEND for the scan's process: the password stays out of its argv. */
+export function trivyEnvironment(settings: TrivySettings): Record<string, string> {
+  return settings.server ? {} : { TRIVY_CACHE_BACKEND: settings.cacheBackend };
 }
 
 function summarize(scan: ImageScan, resultKey: string): ScanSummary {
@@ -82,6 +92,9 @@ export function createScanImage(deps: ActivityDeps) {
     if (stored && stored.outcome !== 'failed') return summarize(stored, resultKey);
 
     ctx.heartbeat({ image: record.image });
+    // Before Trivy runs: with the cache down it would download every layer, then fail to store them.
+    await requireCacheService(deps.trivy.cacheBackend);
+    const databaseDir = deps.trivy.server ? deps.trivy.cacheDir : await runDatabase(deps.trivy.cacheDir, input.runKey);
     const dir = await scratchDir();
     // Again each time: a temp cleaner may have removed it while the worker ran for weeks.
     await mkdir(dir, { recursive: true });
@@ -89,7 +102,8 @@ export function createScanImage(deps: ActivityDeps) {
     let failure: ScanFailure | undefined;
     let scan: ImageScan | undefined;
     try {
-      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile), {
+      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile, databaseDir), {
+        env: trivyEnvironment(deps.trivy),
         timeoutMs: (deps.trivy.timeoutSeconds + (deps.trivy.timeoutGraceSeconds ?? 30)) * 1000,
         signal: ctx.cancellationSignal,
         onTick: () => ctx.heartbeat({ image: record.image }),

@@ -19,14 +19,14 @@ export class ScannerNotInstalledError extends Error {
 export function runTrivy(
   bin: string,
   args: string[],
-  options: { timeoutMs: number; signal?: AbortSignal; onTick?: () => void; tickMs?: number },
+  options: { timeoutMs: number; signal?: AbortSignal; onTick?: () => void; tickMs?: number; env?: Record<string, string> },
 ): Promise<TrivyRun> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(options.signal.reason);
       return;
     }
-    const launched = processLauncher().launch(bin, args);
+    const launched = processLauncher().launch(bin, args, options.env);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

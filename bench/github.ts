@@ -54,7 +54,7 @@ async function deps(dir: string, github: GitHubClient, repo: string): Promise<Ac
   return {
     store: new ResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports', repo),
-    trivy: { bin: 'trivy', cacheDir: dir, timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
+    trivy: { bin: 'trivy', cacheDir: dir, cacheBackend: 'memory', timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
     github,
     githubCanWrite: true,
     issueRepository: `${OWNER}/${repo}`,

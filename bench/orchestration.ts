@@ -35,7 +35,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ResultStore, storeKeys } from '../activities/result-store.js';
 import { startRun } from '../client/scan.js';
-import { paths, PROJECT_ROOT } from '../client/paths.js';
+import { paths, PROJECT_ROOT } from '../host/paths.js';
 import { findTemporalCli } from '../client/temporal-cli.js';
 import { buildImageRecords, parseImageList } from '../core/image-list.js';
 import type { ReleaseResult, RunSummary } from '../core/run.js';
@@ -441,7 +441,7 @@ async function plainLoop(work: string, label: string, stub: string, releases: { 
     store: new ResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports'),
     // The worker's defaults (worker/config.ts), with the stub as Trivy.
-    trivy: { bin: stub, cacheDir: join(dir, 'trivy-cache'), timeoutSeconds: 600, severities: [], rateLimitBackoffSeconds: 300, heartbeatSeconds: 5 },
+    trivy: { bin: stub, cacheDir: join(dir, 'trivy-cache'), cacheBackend: 'memory', timeoutSeconds: 600, severities: [], rateLimitBackoffSeconds: 300, heartbeatSeconds: 5 },
   };
   const runKey = `plain-${label}@${randomUUID()}`;
   const items: { runKey: string; release: string; index: number }[] = [];

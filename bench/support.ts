@@ -6,10 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { devServerArgs, serverAnswers } from '../client/dev-server.js';
+import { freePort } from '../host/ports.js';
+
+export { freePort };
 
 export const MiB = 1024 * 1024;
 
@@ -97,17 +99,6 @@ export async function writeStubScanner(dir: string, delayMs: number): Promise<st
   await writeFile(path, script);
   await chmod(path, 0o755);
   return path;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface DevServer {

@@ -3,10 +3,10 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { reconcileFromStore } from './issues.js';
 import { renderFromResults } from './render.js';
-import { printImages, runEmbedded, runWorker, startScan } from './commands.js';
+import { CacheServiceError, printImages, runCache, runEmbedded, runWorker, startScan } from './commands.js';
 import { connectClient } from './connection.js';
 import { startDevServer } from './dev-server.js';
-import { paths } from './paths.js';
+import { paths } from '../host/paths.js';
 import {
   backfillSchedule,
   createSchedule,
@@ -44,7 +44,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
     try {
       process.exitCode = (await fn(...args)) ?? EXIT_OK;
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError) {
+      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError || error instanceof CacheServiceError) {
         console.error(`image-scanning: ${error.message}`);
         process.exitCode = EXIT_USAGE;
         return;
@@ -99,6 +99,11 @@ export function buildProgram(): Command {
         return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code === 0 || code === null ? EXIT_OK : EXIT_FAILED)));
       }),
     );
+
+  program
+    .command('cache')
+    .description('start the embedded scan cache (redis-server on 127.0.0.1:6389, data under .data/redis/) unless TRIVY_CACHE_BACKEND names one; print its masked URL')
+    .action(action(runCache));
 
   program
     .command('install-temporal-cli')

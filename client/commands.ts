@@ -1,5 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
+import { ensureEmbeddedCache } from '../cache/embedded-redis.js';
+import { CacheServiceError, checkCacheService, maskCacheUrl } from '../cache/redis-protocol.js';
+import { configuredCacheBackend, loadEnvConfig, runInputFrom, type EnvConfig, type ReleaseFlags } from '../worker/config.js';
 import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
 import { storeKeys } from '../activities/result-store.js';
 import { formatListProblems } from '../core/image-list.js';
@@ -7,7 +9,7 @@ import { ConfigError } from '../worker/config.js';
 import { createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
-import { paths } from './paths.js';
+import { paths } from '../host/paths.js';
 import { followRun, formatRunSummary, runFailed, startRun } from './scan.js';
 import { findTemporalCli } from './temporal-cli.js';
 import { findTrivy } from './trivy-cli.js';
@@ -30,6 +32,29 @@ export async function ensureServer(address: string): Promise<void> {
   log(`the dev server keeps running for the Web UI; stop it with: kill ${child.pid}`);
 }
 
+/**
+ * The layer cache scans will share: TRIVY_CACHE_BACKEND when set (checked now, so a cache that
+ * is down stops the command with one clear line, not every scan), else the embedded one, started
+ * when it does not answer. Never falls back to scanning without a cache.
+ */
+export async function scanCache(env: EnvConfig, logLine: (line: string) => void = log): Promise<string> {
+  const configured = configuredCacheBackend(env);
+  if (configured === undefined) return ensureEmbeddedCache({ install: true, log: logLine });
+  if (configured.startsWith('redis://')) await checkCacheService(configured);
+  else logLine('TRIVY_CACHE_BACKEND=memory: no layer cache, every scan downloads every layer again');
+  return configured;
+}
+
+/** `cache`: start the embedded scan cache if needed and say where it is. */
+export async function runCache(): Promise<number> {
+  const env = loadEnvConfig();
+  const url = await scanCache(env);
+  console.log(`scan cache: ${maskCacheUrl(url)}`);
+  return 0;
+}
+
+export { CacheServiceError };
+
 /** `run`: the embedded one-shot. Server if needed, an in-process worker, the run, a progress bar, the outputs. */
 export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurrency?: number }): Promise<number> {
   const env = loadEnvConfig();
@@ -39,7 +64,8 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
   const { address, namespace, options } = connectConfig();
   await ensureServer(address);
   const trivy = await findTrivy({ install: true, log });
-  const deps = depsFromConfig({ ...env, TRIVY_BIN: trivy, ...(flags.out ? { IMAGE_SCANNING_REPORTS_DIR: flags.out } : {}) });
+  const cache = await scanCache(env);
+  const deps = depsFromConfig({ ...env, TRIVY_BIN: trivy, TRIVY_CACHE_BACKEND: cache, TRIVY_CACHE_PASSWORD_FILE: undefined, ...(flags.out ? { IMAGE_SCANNING_REPORTS_DIR: flags.out } : {}) });
   const nativeConnection = await NativeConnection.connect(options);
   const { client, connection } = await connectClient();
   try {
@@ -70,11 +96,12 @@ export async function runWorker(): Promise<number> {
   await ensureSearchAttributes(connection, namespace);
   await connection.close();
   const trivy = await findTrivy({ install: true, log: (line) => Runtime.instance().logger.info(line) });
+  const cache = await scanCache(env, (line) => Runtime.instance().logger.info(line));
   const worker = await createWorker({
     connection: nativeConnection,
     namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    deps: depsFromConfig({ ...env, TRIVY_BIN: trivy }, { warn: (message) => Runtime.instance().logger.warn(message) }),
+    deps: depsFromConfig({ ...env, TRIVY_BIN: trivy, TRIVY_CACHE_BACKEND: cache, TRIVY_CACHE_PASSWORD_FILE: undefined }, { warn: (message) => Runtime.instance().logger.warn(message) }),
     maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceSeconds: env.WORKER_SHUTDOWN_GRACE_SECONDS,
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
-import { paths } from './paths.js';
+import { paths } from '../host/paths.js';
 
 export interface DevServerOptions {
   cli: string;

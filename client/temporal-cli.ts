@@ -1,8 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isExecutable, onPath } from './executables.js';
-import { paths } from './paths.js';
+import { isExecutable, onPath } from '../host/executables.js';
+import { paths } from '../host/paths.js';
 
 /** The one version `go install` can build: later tags carry a `replace` directive. */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';

@@ -2,15 +2,15 @@ import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { isExecutable, onPath } from './executables.js';
-import { paths } from './paths.js';
+import { isExecutable, onPath } from '../host/executables.js';
+import { paths } from '../host/paths.js';
 
 /**
  * The Trivy release the project builds when none is installed. Releases v0.56.0
  * to v0.74.0 build with `go install` (no `replace` directive); v0.67.0 and later
  * also need GOEXPERIMENT=jsonv2 and Go >= 1.26.3, which `goEnvironment` adds.
  */
-export const TRIVY_VERSION = '0.66.0';
+export const TRIVY_VERSION = '0.74.0';
 export const TRIVY_MODULE = `github.com/aquasecurity/trivy/cmd/trivy@v${TRIVY_VERSION}`;
 /** Release builds stamp the version (`trivy --version` says "dev" otherwise) and strip debug info. */
 const LDFLAGS = `-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${TRIVY_VERSION}`;
@@ -64,7 +64,7 @@ export async function findTrivy(options: { install: boolean; log?: (line: string
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) {
     throw new TrivyCliUnavailableError(
-      'the Trivy CLI is not installed and Go is not available to build it: install Go 1.24 or newer (https://go.dev/doc/install), ' +
+      'the Trivy CLI is not installed and Go is not available to build it: install Go 1.26.3 or newer (https://go.dev/doc/install), ' +
         'or install Trivy yourself (https://trivy.dev) and set TRIVY_BIN to its path',
     );
   }
@@ -74,7 +74,7 @@ export async function findTrivy(options: { install: boolean; log?: (line: string
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? (error as Error).message;
     throw new TrivyCliUnavailableError(
-      `building the Trivy CLI with \`go install -ldflags='${LDFLAGS}' ${TRIVY_MODULE}\` failed (it needs Go 1.24 or newer and access to the Go module proxy):\n${stderr.trim()}`,
+      `building the Trivy CLI with \`go install -ldflags='${LDFLAGS}' ${TRIVY_MODULE}\` failed (it needs Go 1.26.3 or newer and access to the Go module proxy):\n${stderr.trim()}`,
     );
   }
   const version = trivyVersion(BUILT_TRIVY);

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../lib/client/paths.js';
+import { PROJECT_ROOT } from '../lib/host/paths.js';
 import { findTrivy } from '../lib/client/trivy-cli.js';
 import { copySampleCache, SAMPLE_IMAGES, startSampleRegistry } from '../lib/test/e2e/offline-sample.js';
 

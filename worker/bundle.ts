@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { paths } from '../client/paths.js';
+import { paths } from '../host/paths.js';
 
 /** Writes the workflow bundle ahead of time; bundling also proves workflows/ imports nothing from Node. */
 async function main(): Promise<void> {

@@ -26,6 +26,18 @@ const EnvSchema = z.object({
   /** A path or a name on PATH; `run` and `worker` find or build Trivy (client/trivy-cli.ts) from it. */
   TRIVY_BIN: z.string().min(1).default('trivy'),
   TRIVY_CACHE_DIR: z.string().min(1).default('.data/trivy-cache'),
+  /**
+   * The layer cache every scan shares: redis://[:password@]host:port, or `memory` for none.
+   * Unset: `run` and `worker` start the embedded one (cache/embedded-redis.ts).
+   */
+  TRIVY_CACHE_BACKEND: z
+    .string()
+    .refine((v) => v === 'memory' || /^redis:\/\/[^\s]+$/.test(v), {
+      message: 'must be redis://[:password@]host:port (a Redis server the scans share) or memory (no layer cache); fs is refused: its file lock makes concurrent scans fail',
+    })
+    .optional(),
+  /** A file holding the cache's password (a Docker secret), put into TRIVY_CACHE_BACKEND's URL. */
+  TRIVY_CACHE_PASSWORD_FILE: z.string().min(1).optional(),
   TRIVY_TIMEOUT: positiveInt(600),
   TRIVY_SEVERITIES: z
     .string()
@@ -66,15 +78,35 @@ export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof EnvConfig)[]
 export function readGitHubToken(config: EnvConfig): string | undefined {
   if (config.GITHUB_TOKEN) return config.GITHUB_TOKEN;
   if (!config.GITHUB_TOKEN_FILE) return undefined;
+  return readSecretFile('GITHUB_TOKEN_FILE', config.GITHUB_TOKEN_FILE);
+}
+
+/** A secret from a file that only its owner may read (a Docker secret), named by `variable` in errors. */
+function readSecretFile(variable: string, file: string): string | undefined {
   let mode: number;
   try {
-    mode = statSync(config.GITHUB_TOKEN_FILE).mode;
+    mode = statSync(file).mode;
   } catch (error) {
-    throw new ConfigError(`GITHUB_TOKEN_FILE: ${config.GITHUB_TOKEN_FILE} cannot be read (${(error as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(`${variable}: ${file} cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
-  if (mode & 0o004) throw new ConfigError(`GITHUB_TOKEN_FILE: ${config.GITHUB_TOKEN_FILE} is readable by every user; chmod o-r it`);
-  const token = readFileSync(config.GITHUB_TOKEN_FILE, 'utf8').trim();
-  return token === '' ? undefined : token;
+  if (mode & 0o004) throw new ConfigError(`${variable}: ${file} is readable by every user; chmod o-r it`);
+  const secret = readFileSync(file, 'utf8').trim();
+  return secret === '' ? undefined : secret;
+}
+
+/**
+ * The configured layer cache with its password, or undefined when none is configured (then the
+ * embedded one is used). The password comes from the URL or from TRIVY_CACHE_PASSWORD_FILE.
+ */
+export function configuredCacheBackend(config: EnvConfig): string | undefined {
+  const backend = config.TRIVY_CACHE_BACKEND;
+  if (!config.TRIVY_CACHE_PASSWORD_FILE) return backend;
+  if (!backend?.startsWith('redis://')) throw new ConfigError('TRIVY_CACHE_PASSWORD_FILE needs TRIVY_CACHE_BACKEND=redis://host:port');
+  const url = new URL(backend);
+  if (url.password) throw new ConfigError('TRIVY_CACHE_BACKEND carries a password and TRIVY_CACHE_PASSWORD_FILE gives another: keep one');
+  const password = readSecretFile('TRIVY_CACHE_PASSWORD_FILE', config.TRIVY_CACHE_PASSWORD_FILE);
+  if (password) url.password = encodeURIComponent(password);
+  return url.toString().replace(/\/$/, '');
 }
 
 /** Reads and validates the environment; an empty string counts as unset. */

@@ -4,12 +4,12 @@ import { setFlagsFromString } from 'node:v8';
 import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ResultStore } from '../activities/result-store.js';
-import { paths } from '../client/paths.js';
+import { paths } from '../host/paths.js';
 import { createGitHub } from '../activities/github.js';
 import { parseRepository } from '../activities/issue-tracker.js';
 import { GitHubReportStore } from '../activities/report-store.js';
 import { publishSiteToGitHub } from '../activities/site-publisher.js';
-import { ConfigError, readGitHubToken, type EnvConfig } from './config.js';
+import { ConfigError, configuredCacheBackend, readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
 export function depsFromConfig(config: EnvConfig, log: { warn(message: string): void } = { warn: (m) => console.warn(m) }): ActivityDeps {
@@ -38,6 +38,9 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
     trivy: {
       bin: config.TRIVY_BIN,
       cacheDir: resolve(config.TRIVY_CACHE_DIR),
+      // `run` and `worker` resolve an unset backend to the embedded cache before they get here;
+      // anything else that scans without one is refused by the scan (requireCacheService).
+      cacheBackend: configuredCacheBackend(config) ?? 'unset',
       timeoutSeconds: config.TRIVY_TIMEOUT,
       severities: config.TRIVY_SEVERITIES,
       server: config.TRIVY_SERVER,

@@ -84,7 +84,7 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
         await condition(() => assignment !== undefined);
       } else {
         assignment = (await assignScans({ runKey: input.runKey, releases: [name] }))[name] ?? 0;
-        await prepareScanner();
+        await prepareScanner({ runKey: input.runKey });
       }
       s.assigned = assignment ?? 0;
     }

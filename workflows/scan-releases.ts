@@ -106,7 +106,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
   const live = names.filter((n) => resolved.has(n) && !settled.has(n));
   if (live.length > 0) {
     const assignment = await assignScans({ runKey, releases: live });
-    await prepareScanner();
+    await prepareScanner({ runKey });
     phase = 'scanning';
     for (const name of live) {
       progress.get(name)!.assigned = assignment[name] ?? 0;

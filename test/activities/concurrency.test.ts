@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { runDatabaseDir } from '../../activities/scanner-db.js';
 import { createActivities } from '../../activities/index.js';
 import type { ImageScan } from '../../core/scan.js';
 import { eventually, images } from '../helpers/harness.js';
 import { argv, flagValue, run, workspace } from './support.js';
 
 describe('concurrent scans', () => {
-  it('runs 8 scans at once through one activities object, each image once, all on one cache dir with a memory cache backend', async (t) => {
+  it("runs 8 scans at once through one activities object, each image once, all on the run's copy of the DB and the configured layer cache", async (t) => {
     const h = await workspace(t);
     // Every stub waits for "go", which is only released once all 8 are running: proof they overlap.
     await h.scenarios({ default: { synthetic: 3, waitFor: 'go' } });
@@ -34,8 +35,9 @@ describe('concurrent scans', () => {
     assert.equal(calls.length, 8);
     assert.deepEqual(calls.map((c) => c.image).sort(), [...list].sort(), 'each image scanned exactly once');
     const argvs = calls.map(argv);
-    assert.deepEqual(new Set(argvs.map((a) => flagValue(a, '--cache-dir'))), new Set([deps.trivy.cacheDir]), 'one shared cache dir');
-    assert.ok(argvs.every((a) => flagValue(a, '--cache-backend') === 'memory'), 'no scan takes the cache lock');
+    assert.deepEqual(new Set(argvs.map((a) => flagValue(a, '--cache-dir'))), new Set([runDatabaseDir(deps.trivy.cacheDir, runKey)]), "one DB folder, the run's");
+    assert.ok(argvs.every((a) => !a.includes('--cache-backend')), 'the cache backend is not on the command line');
+    assert.deepEqual(await h.cacheBackends(), Array(8).fill(deps.trivy.cacheBackend), 'every scan gets the configured layer cache');
     assert.ok(argvs.every((a) => a.includes('--skip-db-update')));
     assert.equal(new Set(argvs.map((a) => flagValue(a, '--output'))).size, 8, 'each scan writes its own report file');
 

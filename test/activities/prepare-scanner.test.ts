@@ -1,20 +1,68 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createActivities } from '../../activities/index.js';
+import { runDatabaseDir } from '../../activities/scanner-db.js';
+import { freePort } from '../../host/ports.js';
 import { applicationFailure, argv, assign, flagValue, record, run, workspace } from './support.js';
 
 describe('prepareScanner', () => {
   it('downloads the vulnerability and Java DBs once into the shared cache dir', async (t) => {
     const h = await workspace(t);
     const deps = h.deps();
-    assert.deepEqual(await run(createActivities(deps).prepareScanner), { downloaded: true });
+    assert.equal((await run(createActivities(deps).prepareScanner)).downloaded, true);
     const calls = await h.calls();
     assert.deepEqual(calls.map((c) => c.kind), ['db', 'javadb']);
     assert.ok(argv(calls[0]!).includes('--download-db-only'));
     assert.ok(argv(calls[1]!).includes('--download-java-db-only'));
     for (const call of calls) assert.equal(flagValue(argv(call), '--cache-dir'), deps.trivy.cacheDir);
     assert.ok(existsSync(deps.trivy.cacheDir), 'the cache dir is created');
+  });
+
+  it("copies the DB for the run, so a later update of the shared DB leaves the run's scans on the one they started with", async (t) => {
+    const h = await workspace(t);
+    const deps = h.deps();
+    const shared = join(deps.trivy.cacheDir, 'db');
+    await mkdir(shared, { recursive: true });
+    await writeFile(join(shared, 'trivy.db'), 'week 1');
+    await writeFile(join(shared, 'metadata.json'), JSON.stringify({ UpdatedAt: '2026-11-30T00:00:00Z' }));
+    // A copy left by a run prepared three weeks ago is removed; a recent one is kept.
+    const stale = runDatabaseDir(deps.trivy.cacheDir, 'run-old');
+    const recent = runDatabaseDir(deps.trivy.cacheDir, 'run-recent');
+    for (const dir of [stale, recent]) await mkdir(dir, { recursive: true });
+    const weeksAgo = new Date(Date.now() - 21 * 24 * 3600 * 1000);
+    await utimes(stale, weeksAgo, weeksAgo);
+
+    const prepared = await run(createActivities(deps).prepareScanner, { runKey: 'run-1' });
+    assert.deepEqual(prepared, { downloaded: true, db: { updatedAt: '2026-11-30T00:00:00Z' } });
+    const copy = runDatabaseDir(deps.trivy.cacheDir, 'run-1');
+    assert.equal(await readFile(join(copy, 'db', 'trivy.db'), 'utf8'), 'week 1');
+    assert.ok(!existsSync(stale), 'the stale copy is removed');
+    assert.ok(existsSync(recent), 'the recent copy is kept');
+
+    // Next week's run updates the shared DB; run-1's remaining scans still open week 1's.
+    await writeFile(join(shared, 'trivy.db'), 'week 2');
+    await assign(deps, 'run-1', 'v2.10.1', [record('rancher/fleet:v0.11.2')]);
+    await run(createActivities(deps).scanImage, { runKey: 'run-1', release: 'v2.10.1', index: 0 });
+    const scan = (await h.calls()).find((c) => c.kind === 'scan')!;
+    assert.equal(flagValue(argv(scan), '--cache-dir'), copy);
+    assert.equal(await readFile(join(copy, 'db', 'trivy.db'), 'utf8'), 'week 1');
+  });
+
+  it('fails with CacheUnavailable, naming the cache without its password, when the layer cache does not answer', async (t) => {
+    const h = await workspace(t);
+    const port = await freePort();
+    const failure = await applicationFailure(run(createActivities(h.deps({ cacheBackend: `redis://:pw-123@127.0.0.1:${port}` })).prepareScanner, { runKey: 'r' }));
+    assert.equal(failure.type, 'CacheUnavailable');
+    assert.match(failure.message, new RegExp(`the scan cache at redis://\\*\\*\\*\\*@127\\.0\\.0\\.1:${port} does not answer`));
+    assert.doesNotMatch(failure.message, /pw-123/);
+    assert.equal((await h.calls()).length, 0, 'Trivy did not run');
+
+    const unset = await applicationFailure(run(createActivities(h.deps({ cacheBackend: 'unset' })).prepareScanner, { runKey: 'r' }));
+    assert.equal(unset.type, 'CacheUnavailable');
+    assert.equal(unset.nonRetryable, true, 'no cache configured is a setup error, not worth retrying');
   });
 
   it('is skipped with a Trivy server, and scans then go to the server instead of the local DB', async (t) => {

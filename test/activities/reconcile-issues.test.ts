@@ -45,7 +45,7 @@ async function deps(client: GitHubClient = github()): Promise<ActivityDeps> {
   return {
     store: new ResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports'),
-    trivy: { bin: 'trivy', cacheDir: dir, timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
+    trivy: { bin: 'trivy', cacheDir: dir, cacheBackend: 'memory', timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
     github: client,
     githubCanWrite: true,
     issueRepository: `${OWNER}/${repo}`,

@@ -5,6 +5,8 @@ import { createActivities } from '../../activities/index.js';
 import { storeKeys } from '../../activities/result-store.js';
 import type { Finding } from '../../core/finding.js';
 import type { ImageScan } from '../../core/scan.js';
+import { runDatabaseDir } from '../../activities/scanner-db.js';
+import { fakeRedis } from '../fakes/fake-redis.js';
 import { processAlive } from '../helpers/harness.js';
 import { applicationFailure, argv, assign, fixture, flagValue, record, run, workspace } from './support.js';
 
@@ -197,10 +199,13 @@ describe('scanImage', () => {
     assert.deepEqual(stored, { image: FLEET, outcome: 'findings', osScanned: true, os: 'debian 12.8', findings: expected });
   });
 
-  it('runs `trivy image --format json --scanners vuln` offline on a memory cache, the image last', async (t) => {
+  it("runs `trivy image --format json --scanners vuln` offline on the run's DB copy and the shared layer cache, the image last", async (t) => {
     const h = await workspace(t);
     await h.scenarios({ default: { synthetic: 1 } });
-    const deps = h.deps({ timeoutSeconds: 600 });
+    // A cache that answers, as the worker has: the scan checks it before Trivy starts.
+    const cache = await fakeRedis('s3cret');
+    t.after(() => cache.close());
+    const deps = h.deps({ timeoutSeconds: 600, cacheBackend: `redis://:s3cret@127.0.0.1:${cache.port}` });
     await assign(deps, RUN, RELEASE, [record(FLEET)]);
     await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
 
@@ -210,8 +215,9 @@ describe('scanImage', () => {
     assert.deepEqual(args.slice(0, 5), ['image', '--format', 'json', '--scanners', 'vuln']);
     assert.ok(args.includes('--skip-db-update'));
     assert.ok(args.includes('--skip-java-db-update'));
-    assert.equal(flagValue(args, '--cache-backend'), 'memory');
-    assert.equal(flagValue(args, '--cache-dir'), deps.trivy.cacheDir);
+    assert.ok(!args.includes('--cache-backend') && !args.join(' ').includes('s3cret'), 'the cache and its password stay off the command line');
+    assert.deepEqual(await h.cacheBackends(), [deps.trivy.cacheBackend], "the layer cache comes in Trivy's environment");
+    assert.equal(flagValue(args, '--cache-dir'), runDatabaseDir(deps.trivy.cacheDir, RUN), "the run's copy of the DB");
     assert.equal(flagValue(args, '--timeout'), '600s');
     assert.ok(!args.includes('--platform'), 'a Linux image is scanned for the default platform');
     assert.ok(!args.includes('--severity'), 'no severity filter: every severity, UNKNOWN included');

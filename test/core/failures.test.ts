@@ -36,6 +36,18 @@ const STDERR = {
     '',
   ].join('\n'),
   unknown: '2025-01-13T09:00:00Z\tFATAL\tFatal error\tsomething nobody has seen before\n  happened while scanning\n',
+  // Trivy v0.66.0, a second scan while another held trivy.db (measured with the offline sample).
+  dbLocked: '2026-11-20T10:00:05Z\tFATAL\tFatal error\trun error: init error: DB error: error in vulnerability DB initialize: vulnerability database may be in use by another process: timeout\n',
+  // Trivy v0.74.0 on an fs cache that another scan holds.
+  cacheLocked: '2026-12-01T20:50:05Z\tFATAL\tFatal error\trun error: init error: unable to initialize cache: unable to initialize fs cache: cache may be in use by another process: timeout\n',
+  // Trivy v0.74.0 with its Redis down, and with a wrong password (both seen here).
+  cacheDown: [
+    'redis: 2026/12/01 20:50:08 pool.go:762: redis: connection pool: failed to dial after 5 attempts: dial tcp 127.0.0.1:6398: connect: connection refused',
+    '2026-12-01T20:50:13Z\tFATAL\tFatal error\trun error: image scan error: scan error: scan failed: failed analysis: analyze error: pipeline error: failed to store layer: sha256:a5d6 in cache: unable to store blob information in Redis cache (sha256:a5d6): dial tcp 127.0.0.1:6398: connect: connection refused',
+    '',
+  ].join('\n'),
+  cacheRefused:
+    '2026-12-01T20:50:08Z\tFATAL\tFatal error\trun error: image scan error: scan error: scan failed: failed analysis: analyze error: pipeline error: failed to store layer: sha256:a5d6 in cache: unable to store blob information in Redis cache (sha256:a5d6): WRONGPASS invalid username-password pair or user is disabled.\n',
 };
 
 describe('classifyTrivyFailure', () => {
@@ -48,6 +60,10 @@ describe('classifyTrivyFailure', () => {
     ['refused', 'NetworkError', false],
     ['database', 'DatabaseError', false],
     ['unknown', 'ScannerError', false],
+    ['dbLocked', 'ScannerLockContention', false],
+    ['cacheLocked', 'ScannerLockContention', false],
+    ['cacheDown', 'CacheUnavailable', false],
+    ['cacheRefused', 'CacheUnavailable', false],
   ];
   for (const [name, type, permanent] of cases) {
     it(`classifies ${name} as ${type} (${permanent ? 'permanent' : 'retryable'})`, () => {
@@ -65,6 +81,23 @@ describe('classifyTrivyFailure', () => {
     assert.equal(unknown.summary, 'trivy failed: happened while scanning');
     const timeout = classifyTrivyFailure(STDERR.timeout);
     assert.ok(timeout.summary.includes('Analysis timed out'), timeout.summary);
+  });
+
+  it('says what to fix for a lock held by another Trivy, and never reads it as a plain DB error', () => {
+    for (const name of ['dbLocked', 'cacheLocked'] as const) {
+      const failure = classifyTrivyFailure(STDERR[name]);
+      assert.match(failure.summary, /Trivy >= 0\.68\.0 with the Redis cache backend, TRIVY_CACHE_BACKEND=redis/, name);
+      assert.ok(failure.summary.endsWith(': timeout'), failure.summary);
+    }
+  });
+
+  it('tells a cache that is down from a registry that is, and hides a cache password Trivy quotes', () => {
+    assert.match(classifyTrivyFailure(STDERR.cacheDown).summary, /^the scan cache \(Redis\) is unavailable/);
+    assert.equal(classifyTrivyFailure(STDERR.refused).type, 'NetworkError', 'a refused registry is still a network error');
+    const quoted = classifyTrivyFailure('FATAL\tunable to initialize redis cache: failed to parse Redis URL redis://:hunter2@cache:6379/x\n');
+    assert.equal(quoted.type, 'CacheUnavailable');
+    assert.doesNotMatch(quoted.summary, /hunter2/);
+    assert.match(quoted.summary, /redis:\/\/\*\*\*\*@cache:6379/);
   });
 
   it('does not let a rate-limit message that names a manifest URL read as image-not-found', () => {
@@ -90,7 +123,7 @@ describe('permanent failure types', () => {
 
   it('only permanent kinds are permanent', () => {
     for (const type of PERMANENT_SCAN_FAILURES) assert.equal(isPermanent(type), true, type);
-    for (const type of ['RegistryRateLimited', 'ScanTimeout', 'NetworkError', 'DatabaseError', 'ScannerError'] as const) {
+    for (const type of ['RegistryRateLimited', 'ScanTimeout', 'NetworkError', 'DatabaseError', 'CacheUnavailable', 'ScannerLockContention', 'ScannerError'] as const) {
       assert.equal(isPermanent(type), false, type);
     }
   });

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { cacheServerConfig, EMBEDDED_CACHE } from '../../cache/embedded-redis.js';
+import { TRIVY_VERSION } from '../../client/trivy-cli.js';
 import { ENV_VARIABLES } from '../../worker/config.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -14,7 +16,8 @@ interface Service {
   volumes?: string[];
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
-  secrets?: string[];
+  secrets?: (string | { source: string; uid?: string; gid?: string; mode?: number })[];
+  command?: string[] | string;
   healthcheck?: unknown;
   init?: boolean;
   stop_grace_period?: string;
@@ -25,7 +28,7 @@ const services = compose.services;
 
 describe('docker-compose.yml (parsed; no Docker engine runs here)', () => {
   it('has Temporal on PostgreSQL, schema and namespace setup, the Web UI and the workers', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['postgresql', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
+    assert.deepEqual(Object.keys(services).sort(), ['postgresql', 'scan-cache', 'temporal', 'temporal-namespace', 'temporal-schema', 'temporal-ui', 'worker']);
     assert.equal(services.temporal!.environment!.DB, 'postgres12');
     assert.equal(services.temporal!.depends_on!['temporal-schema']!.condition, 'service_completed_successfully');
     assert.equal(services['temporal-schema']!.depends_on!.postgresql!.condition, 'service_healthy');
@@ -58,8 +61,35 @@ describe('docker-compose.yml (parsed; no Docker engine runs here)', () => {
     assert.equal(env.TRIVY_CACHE_DIR, mounts['trivy-cache']);
     assert.ok(!('GITHUB_TOKEN' in env), 'no token in the environment');
     assert.equal(env.GITHUB_TOKEN_FILE, '/run/secrets/github_token');
-    assert.deepEqual(worker.secrets, ['github_token']);
+    assert.deepEqual(worker.secrets?.map((s) => (typeof s === 'string' ? s : s.source)), ['github_token', 'scan_cache_password']);
     assert.ok('github_token' in compose.secrets);
+  });
+
+  it('shares one scan cache between the workers: Redis with persistence and a password, as the embedded default runs it', () => {
+    const cache = services['scan-cache']!;
+    const worker = services.worker!;
+    const command = (cache.command as string[]).join(' ');
+    assert.match(command, /--appendonly yes/);
+    assert.match(command, /--maxmemory-policy allkeys-lru/);
+    assert.match(command, /requirepass/);
+    assert.ok(!cache.ports, 'the cache is reached on the compose network only');
+    assert.ok(cache.volumes!.some((v) => v.startsWith('scan-cache-data:/data')) && 'scan-cache-data' in compose.volumes, 'its data survives the container');
+    assert.equal(worker.environment!.TRIVY_CACHE_BACKEND, 'redis://scan-cache:6379');
+    assert.equal(worker.environment!.TRIVY_CACHE_PASSWORD_FILE, '/run/secrets/scan_cache_password');
+    assert.equal(worker.depends_on!['scan-cache']!.condition, 'service_healthy');
+    // The same settings the project gives its own redis-server.
+    const embedded = cacheServerConfig({ dir: '/x', port: 1, password: 'p' });
+    for (const setting of ['appendonly yes', 'appendfsync everysec', `maxmemory ${EMBEDDED_CACHE.maxMemory}`, 'maxmemory-policy allkeys-lru']) {
+      assert.ok(embedded.includes(setting), `embedded: ${setting}`);
+      assert.ok(command.includes(`--${setting}`), `compose: ${setting}`);
+    }
+    assert.equal((compose.secrets.scan_cache_password as { environment?: string }).environment, 'SCAN_CACHE_PASSWORD');
+  });
+
+  it('ships the Trivy the project builds', () => {
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    assert.match(dockerfile, new RegExp(`^FROM aquasec/trivy:${TRIVY_VERSION.replace(/\./g, '\\.')} AS trivy$`, 'm'));
+    for (const folder of ['core', 'host', 'cache', 'workflows', 'activities', 'worker', 'client']) assert.match(dockerfile, new RegExp(`^COPY ${folder} ${folder}$`, 'm'), `COPY ${folder}`);
   });
 
   it('runs the worker under an init that reaps orphaned scans, with time to drain on SIGTERM', () => {

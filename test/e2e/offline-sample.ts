@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { access, constants, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { PROJECT_ROOT } from '../../client/paths.js';
+import { PROJECT_ROOT } from '../../host/paths.js';
 import { findTrivy } from '../../client/trivy-cli.js';
 
 /**
@@ -29,6 +29,18 @@ export const SAMPLE_IMAGES = {
   goApp: 'e2e/go-app:1.0',
   missing: 'e2e/missing:1.0',
 } as const;
+
+/**
+ * Images that add a layer of their own (2 MB of random bytes) on top of a sample image's,
+ * so they share that base layer, as Rancher images share theirs: [reference, base key].
+ */
+export const SHARED_BASE_IMAGES: [string, 'alpine' | 'debian'][] = [
+  ['e2e/alpine-app-1:1.0', 'alpine'],
+  ['e2e/alpine-app-2:1.0', 'alpine'],
+  ['e2e/alpine-app-3:1.0', 'alpine'],
+  ['e2e/debian-app-1:1.0', 'debian'],
+  ['e2e/debian-app-2:1.0', 'debian'],
+];
 
 /**
  * Every finding the sample must produce, and no other (test/fixtures/e2e/advisories.json):

@@ -26,7 +26,11 @@ const flag = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (kind, image) => appendFileSync(join(dir, 'calls.log'), `${kind} ${process.pid} ${image} ${args.join(' ')}\n`);
+const log = (kind, image) => {
+  appendFileSync(join(dir, 'calls.log'), `${kind} ${process.pid} ${image} ${args.join(' ')}\n`);
+  // The layer cache comes in the environment, never on the command line: record what it was.
+  appendFileSync(join(dir, 'cache-backends.log'), `${process.env.TRIVY_CACHE_BACKEND ?? '(unset)'}\n`);
+};
 
 if (args.includes('--download-db-only') || args.includes('--download-java-db-only')) {
   log(args.includes('--download-java-db-only') ? 'javadb' : 'db', '-');

@@ -60,6 +60,7 @@ export class Harness {
       trivy: {
         bin: TRIVY_STUB,
         cacheDir: join(this.dir, 'trivy-cache'),
+        cacheBackend: 'memory',
         timeoutSeconds: 60,
         severities: [],
         rateLimitBackoffSeconds: 1,
@@ -89,6 +90,12 @@ export class Harness {
         const [kind, pid, image, ...args] = line.split(' ');
         return { kind: kind!, pid: Number(pid), image: image!, args: args.join(' ') };
       });
+  }
+
+  /** TRIVY_CACHE_BACKEND as each stub call saw it in its environment, in call order. */
+  async cacheBackends(): Promise<string[]> {
+    const text = await readFile(join(this.stubDir, 'cache-backends.log'), 'utf8').catch(() => '');
+    return text.split('\n').filter((l) => l !== '');
   }
 
   async writeList(name: string, lines: string[]): Promise<string> {

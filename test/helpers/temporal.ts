@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { EAGER_ACTIVITIES } from '../../client/dev-server.js';
 import { findTemporalCli } from '../../client/temporal-cli.js';
-import { paths } from '../../client/paths.js';
+import { paths } from '../../host/paths.js';
 import { RELEASE_SEARCH_KEY } from '../../workflows/messages.js';
 
 let runtimeInstalled = false;

@@ -3,7 +3,9 @@
 //
 //	fixture-images build -spec test/fixtures/e2e/images.json -out .tools/e2e/images [-var goapp=PATH]
 //	    writes one OCI image layout holding every image of the spec, each
-//	    annotated with its reference (org.opencontainers.image.ref.name)
+//	    annotated with its reference (org.opencontainers.image.ref.name); an
+//	    image has one layer, or several ("layers"), which may hold seeded random
+//	    content so that images share base layers of a realistic size
 //	fixture-images serve -layout .tools/e2e/images [-addr 127.0.0.1:0]
 //	    starts an in-memory registry, pushes every image of the layout into it,
 //	    prints "registry 127.0.0.1:PORT" on stdout and serves until stdin closes
@@ -16,6 +18,8 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,6 +27,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -50,16 +55,31 @@ const refAnnotation = "org.opencontainers.image.ref.name"
 // fixedTime is every file's and image's time, so rebuilding yields the same digests.
 var fixedTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// imageSpec is one image of test/fixtures/e2e/images.json.
-type imageSpec struct {
-	// Repository and tag, without a registry host: e2e/alpine-vulnerable:1.0.
-	Ref string `json:"ref"`
-	// A directory, relative to the spec file, copied as the image's root.
+// layerSpec is one layer: files from a rootfs tree, single files, and random content.
+type layerSpec struct {
+	// A directory, relative to the spec file, copied as the layer's root.
 	Rootfs string `json:"rootfs,omitempty"`
 	// Extra files: path in the image to a source path; "{name}" is replaced by -var name=value.
 	Files map[string]string `json:"files,omitempty"`
-	// Executable paths in the image (mode 0755); other files are 0644.
+	// Executable paths in the layer (mode 0755); other files are 0644.
 	Executables []string `json:"executables,omitempty"`
+	// Incompressible bytes in one file, the same for the same seed: a layer the size of a real
+	// one, which layers of other images can share by using the same seed.
+	Random *randomSpec `json:"random,omitempty"`
+}
+
+type randomSpec struct {
+	Bytes int64  `json:"bytes"`
+	Seed  string `json:"seed"`
+}
+
+// imageSpec is one image of test/fixtures/e2e/images.json: one layer given inline, or several.
+type imageSpec struct {
+	// Repository and tag, without a registry host: e2e/alpine-vulnerable:1.0.
+	Ref string `json:"ref"`
+	layerSpec
+	// Layers in order, base first; layers with the same content are the same blob in every image.
+	Layers []layerSpec `json:"layers,omitempty"`
 }
 
 type entry struct {
@@ -68,7 +88,15 @@ type entry struct {
 	mode int64
 }
 
-func collect(spec imageSpec, specDir string, vars map[string]string) ([]entry, error) {
+// randomBytes is a deterministic stream from the seed (ChaCha8), as incompressible as real binaries.
+func randomBytes(r randomSpec) []byte {
+	key := sha256.Sum256([]byte(r.Seed))
+	data := make([]byte, r.Bytes)
+	_, _ = rand.NewChaCha8(key).Read(data)
+	return data
+}
+
+func collect(spec layerSpec, ref, specDir string, vars map[string]string) ([]entry, error) {
 	files := map[string]entry{}
 	if spec.Rootfs != "" {
 		root := filepath.Join(specDir, spec.Rootfs)
@@ -99,7 +127,7 @@ func collect(spec imageSpec, specDir string, vars map[string]string) ([]entry, e
 			src = strings.ReplaceAll(src, "{"+k+"}", v)
 		}
 		if strings.Contains(src, "{") {
-			return nil, fmt.Errorf("%s: file %s comes from %s: pass the missing -var", spec.Ref, dest, src)
+			return nil, fmt.Errorf("%s: file %s comes from %s: pass the missing -var", ref, dest, src)
 		}
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(specDir, src)
@@ -115,10 +143,17 @@ func collect(spec imageSpec, specDir string, vars map[string]string) ([]entry, e
 		exe = strings.TrimPrefix(exe, "/")
 		e, ok := files[exe]
 		if !ok {
-			return nil, fmt.Errorf("%s: executable %s is not in the image", spec.Ref, exe)
+			return nil, fmt.Errorf("%s: executable %s is not in the image", ref, exe)
 		}
 		e.mode = 0o755
 		files[exe] = e
+	}
+	if spec.Random != nil {
+		if spec.Random.Bytes <= 0 || spec.Random.Seed == "" {
+			return nil, fmt.Errorf("%s: a random layer needs bytes > 0 and a seed", ref)
+		}
+		name := "var/lib/fixture/" + hex.EncodeToString([]byte(spec.Random.Seed)) + ".bin"
+		files[name] = entry{name: name, data: randomBytes(*spec.Random), mode: 0o644}
 	}
 	out := make([]entry, 0, len(files))
 	for _, e := range files {
@@ -157,21 +192,27 @@ func layerTar(files []entry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func buildImage(spec imageSpec, specDir string, vars map[string]string) (v1.Image, error) {
-	files, err := collect(spec, specDir, vars)
+func buildLayer(spec layerSpec, ref, specDir string, vars map[string]string) (v1.Layer, error) {
+	files, err := collect(spec, ref, specDir, vars)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: the image has no files", spec.Ref)
+		return nil, fmt.Errorf("%s: a layer has no files", ref)
 	}
 	data, err := layerTar(files)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, err
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer))
+}
+
+func buildImage(spec imageSpec, specDir string, vars map[string]string) (v1.Image, error) {
+	layers := spec.Layers
+	if len(layers) == 0 {
+		layers = []layerSpec{spec.layerSpec}
+	} else if spec.Rootfs != "" || len(spec.Files) > 0 || spec.Random != nil {
+		return nil, fmt.Errorf("%s: give the files inline or as layers, not both", spec.Ref)
 	}
 	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	img, err := mutate.ConfigFile(base, &v1.ConfigFile{
@@ -183,9 +224,19 @@ func buildImage(spec imageSpec, specDir string, vars map[string]string) (v1.Imag
 	if err != nil {
 		return nil, err
 	}
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{Created: v1.Time{Time: fixedTime}, CreatedBy: "fixture-images " + spec.Ref}})
-	if err != nil {
-		return nil, err
+	for i, layerSpec := range layers {
+		layer, err := buildLayer(layerSpec, spec.Ref, specDir, vars)
+		if err != nil {
+			return nil, err
+		}
+		createdBy := "fixture-images " + spec.Ref
+		if len(layers) > 1 {
+			createdBy = fmt.Sprintf("%s layer %d", createdBy, i+1)
+		}
+		img, err = mutate.Append(img, mutate.Addendum{Layer: layer, History: v1.History{Created: v1.Time{Time: fixedTime}, CreatedBy: createdBy}})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return mutate.CreatedAt(img, v1.Time{Time: fixedTime})
 }
