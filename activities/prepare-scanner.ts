@@ -5,6 +5,7 @@ import { CacheServiceError, checkCacheService } from '../cache/redis-protocol.js
 import { classifyTrivyFailure } from '../core/failures.js';
 import type { ActivityDeps } from './deps.js';
 import { databaseVersion, removeOldRunDatabases, runDatabase, type DatabaseVersion } from './scanner-db.js';
+import { QUIET_TRIVY } from './trivy-args.js';
 import { runTrivy, ScannerNotInstalledError } from './trivy.js';
 
 export interface PrepareScannerInput {
@@ -43,7 +44,7 @@ export function createPrepareScanner(deps: ActivityDeps) {
     try {
       // Both databases: scans skip updating either, so concurrent scans never race to download the Java DB.
       for (const flag of ['--download-db-only', '--download-java-db-only']) {
-        const run = await runTrivy(deps.trivy.bin, ['image', flag, '--quiet', '--cache-dir', deps.trivy.cacheDir], {
+        const run = await runTrivy(deps.trivy.bin, ['image', flag, '--quiet', ...QUIET_TRIVY, '--cache-dir', deps.trivy.cacheDir], {
           timeoutMs: deps.trivy.timeoutSeconds * 1000,
           signal: ctx.cancellationSignal,
           onTick: () => ctx.heartbeat(),

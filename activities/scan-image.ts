@@ -10,10 +10,11 @@ import { countBySeverity } from '../core/finding.js';
 import type { ImageRecord } from '../core/image-list.js';
 import type { ImageScan, ScanSummary } from '../core/scan.js';
 import { parseTrivyReport, UnparsableReportError } from '../core/trivy-report.js';
-import type { ActivityDeps, TrivySettings } from './deps.js';
+import type { ActivityDeps } from './deps.js';
 import { storeKeys } from './result-store.js';
 import { requireCacheService } from './prepare-scanner.js';
 import { runDatabase } from './scanner-db.js';
+import { trivyArgs, trivyEnvironment } from './trivy-args.js';
 import { runTrivy, ScannerNotInstalledError } from './trivy.js';
 
 export interface ScanImageInput {
@@ -21,30 +22,6 @@ export interface ScanImageInput {
   release: string;
   /** Position in the release's scan assignment; the image itself is read from the store. */
   index: number;
-}
-
-/**
- * Trivy's command line for one scan. `databaseDir` is the run's copy of the DB (scanner-db.ts),
- * opened read-only, so any number of scans share it; the layer cache is chosen by
- * `trivyEnvironment`, outside the command line.
- */
-export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir): string[] {
-  const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
-  if (settings.server) {
-    args.push('--cache-dir', settings.cacheDir, '--server', settings.server);
-  } else {
-    // The DB was downloaded once for the run and copied for it: no scan updates it.
-    args.push('--cache-dir', databaseDir, '--skip-db-update', '--skip-java-db-update');
-  }
-  if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
-  if (image.windows) args.push('--platform', 'windows/amd64');
-  args.push(image.image);
-  return args;
-}
-
-/** TRIVY_CACHE_BACKEND for the scan's process: the password stays out of its argv. */
-export function trivyEnvironment(settings: TrivySettings): Record<string, string> {
-  return settings.server ? {} : { TRIVY_CACHE_BACKEND: settings.cacheBackend };
 }
 
 function summarize(scan: ImageScan, resultKey: string): ScanSummary {

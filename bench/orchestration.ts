@@ -349,6 +349,7 @@ async function temporalRun(
     IMAGE_SCANNING_REPORTS_DIR: join(dir, 'reports'),
     TRIVY_BIN: stub,
     TRIVY_CACHE_DIR: join(dir, 'trivy-cache'),
+    TRIVY_CACHE_BACKEND: 'memory',
     MAX_CONCURRENT_ACTIVITIES: String(SLOTS),
     WORKFLOW_BUNDLE: bundlePath,
     LOG_LEVEL: 'INFO',

@@ -106,9 +106,10 @@ export interface SampleRegistry {
  * Plain HTTP: Trivy (go-containerregistry) talks HTTP to loopback registries by itself.
  * The registry exits when its stdin closes, so it never outlives this process.
  * `addr` fixes the port (the demo keeps image names stable between runs); default: any free port.
+ * `layout` serves another layout built by fixture-images (the scan benchmark's).
  */
-export function startSampleRegistry(addr = '127.0.0.1:0'): Promise<SampleRegistry> {
-  const child = spawn(SAMPLE.imagesTool, ['serve', '-layout', SAMPLE.layout, '-addr', addr], { stdio: ['pipe', 'pipe', 'pipe'] });
+export function startSampleRegistry(addr = '127.0.0.1:0', layout = SAMPLE.layout): Promise<SampleRegistry> {
+  const child = spawn(SAMPLE.imagesTool, ['serve', '-layout', layout, '-addr', addr], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

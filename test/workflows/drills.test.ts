@@ -35,6 +35,8 @@ function workerEnv(h: Harness, address: string, taskQueue: string, extra: Record
     IMAGE_SCANNING_REPORTS_DIR: h.reportsDir,
     TRIVY_BIN: TRIVY_STUB,
     TRIVY_CACHE_DIR: join(h.dir, 'trivy-cache'),
+    // The stub needs no layer cache; a real one would be the embedded Redis under .data/.
+    TRIVY_CACHE_BACKEND: 'memory',
     TRIVY_STUB_DIR: h.stubDir,
     // A worker killed with SIGKILL cannot remove its scratch folder: keep it inside the workspace.
     TMPDIR: h.dir,

@@ -57,7 +57,7 @@ var fixedTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // layerSpec is one layer: files from a rootfs tree, single files, and random content.
 type layerSpec struct {
-	// A directory, relative to the spec file, copied as the layer's root.
+	// A directory, relative to the spec file (or absolute), copied as the layer's root.
 	Rootfs string `json:"rootfs,omitempty"`
 	// Extra files: path in the image to a source path; "{name}" is replaced by -var name=value.
 	Files map[string]string `json:"files,omitempty"`
@@ -99,7 +99,10 @@ func randomBytes(r randomSpec) []byte {
 func collect(spec layerSpec, ref, specDir string, vars map[string]string) ([]entry, error) {
 	files := map[string]entry{}
 	if spec.Rootfs != "" {
-		root := filepath.Join(specDir, spec.Rootfs)
+		root := spec.Rootfs
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(specDir, root)
+		}
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err

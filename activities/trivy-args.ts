@@ -1,0 +1,33 @@
+import type { ImageRecord } from '../core/image-list.js';
+import type { TrivySettings } from './deps.js';
+
+/**
+ * Since v0.6x every Trivy run asks Aqua's update service for notices and sends anonymous usage
+ * data: a thousand outbound requests a week from the workers, each a 3 s timeout on air-gapped
+ * ones. The project pins its Trivy; neither is wanted.
+ */
+export const QUIET_TRIVY = ['--skip-version-check', '--disable-telemetry'];
+
+/**
+ * Trivy's command line for one scan. `databaseDir` is the run's copy of the DB (scanner-db.ts),
+ * opened read-only, so any number of scans share it; the layer cache is chosen by
+ * `trivyEnvironment`, outside the command line.
+ */
+export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir): string[] {
+  const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', ...QUIET_TRIVY, '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
+  if (settings.server) {
+    args.push('--cache-dir', settings.cacheDir, '--server', settings.server);
+  } else {
+    // The DB was downloaded once for the run and copied for it: no scan updates it.
+    args.push('--cache-dir', databaseDir, '--skip-db-update', '--skip-java-db-update');
+  }
+  if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
+  if (image.windows) args.push('--platform', 'windows/amd64');
+  args.push(image.image);
+  return args;
+}
+
+/** TRIVY_CACHE_BACKEND for the scan's process: the password stays out of its argv. */
+export function trivyEnvironment(settings: TrivySettings): Record<string, string> {
+  return settings.server ? {} : { TRIVY_CACHE_BACKEND: settings.cacheBackend };
+}
