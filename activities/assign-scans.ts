@@ -9,6 +9,8 @@ import { storeKeys } from './result-store.js';
  */
 export function createAssignScans(deps: ActivityDeps) {
   return async function assignScans(input: { runKey: string; releases: string[] }): Promise<Record<string, number>> {
+    // Once a run, before it writes: old runs' results go (the newest report of each release stays).
+    await deps.store.prune(deps.retentionDays ?? 90);
     const taken = new Set<string>();
     const counts: Record<string, number> = {};
     for (const release of input.releases) {

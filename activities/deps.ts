@@ -26,6 +26,8 @@ export interface TrivySettings {
 /** Everything activities need, built once by the worker (or a test) and handed in. */
 export interface ActivityDeps {
   store: ResultStore;
+  /** Runs older than this many days leave the result store when a run starts (default 90). */
+  retentionDays?: number;
   reportsDir: string;
   trivy: TrivySettings;
   /** Where the CSVs people edit live; the reports directory when absent. */

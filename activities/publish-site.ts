@@ -137,15 +137,8 @@ async function readIssueLinks(reportsDir: string): Promise<Record<string, string
 
 /** The newest stored report of every release, so a single-release run still publishes the whole site. */
 async function latestReports(deps: ActivityDeps): Promise<ReleaseReport[]> {
-  let folders: string[];
-  try {
-    folders = await readdir(deps.store.path('releases'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
   const reports: ReleaseReport[] = [];
-  for (const folder of folders.sort()) {
+  for (const folder of await deps.store.list('releases')) {
     const report = await deps.store.readJson<ReleaseReport>(`releases/${folder}/latest-report.json`);
     if (report) reports.push(report);
   }

@@ -1,14 +1,31 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
- * The claim-check store: activities leave large data here and hand each other
- * keys. Local directory by default; any shared volume works for many workers.
- * Writes go through a temporary file and a rename, so a killed worker never
- * leaves half a file for another worker to read.
+ * The claim-check store: activities leave large data here and hand each other keys.
+ * Two kinds: a folder (the embedded default; shared between workers only on a shared
+ * volume) and PostgreSQL (postgres-result-store.ts), which workers on any host share.
+ * Both pass the same contract tests (test/activities/result-store-contract.test.ts).
  */
-export class ResultStore {
+export interface ResultStore {
+  /** Where a key's value lives, for people to read: a path, or a masked postgres:// location. */
+  path(key: string): string;
+  /** Writes or replaces the value: a retried write leaves one value, never two. */
+  writeJson(key: string, value: unknown): Promise<void>;
+  readJson<T>(key: string): Promise<T | undefined>;
+  /** The names one level below `prefix` (`releases` gives each release's folder name), sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes the entries of runs last written more than `days` ago; how many went. */
+  prune(days: number, now?: number): Promise<number>;
+  close?(): Promise<void>;
+}
+
+/**
+ * The folder store. Writes go through a temporary file and a rename, so a killed worker
+ * never leaves half a file for another worker to read.
+ */
+export class FolderResultStore implements ResultStore {
   constructor(readonly root: string) {}
 
   path(key: string): string {
@@ -27,6 +44,40 @@ export class ResultStore {
       throw error;
     }
   }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(this.path(prefix))).filter((name) => !name.endsWith('.tmp')).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+      throw error;
+    }
+  }
+
+  async prune(days: number, now = Date.now()): Promise<number> {
+    const runs = join(this.root, 'runs');
+    let removed = 0;
+    for (const name of await readdir(runs).catch(() => [] as string[])) {
+      const info = await stat(join(runs, name)).catch(() => undefined);
+      if (info && now - info.mtimeMs > days * 24 * 3600 * 1000) {
+        await rm(join(runs, name), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+}
+
+/** The store seen from inside one run's folder, as `render --results <run folder>` sees it. */
+export function withinRun(store: ResultStore, runKey: string): ResultStore {
+  const prefix = storeKeys.run(runKey);
+  return {
+    path: (key) => store.path(`${prefix}/${key}`),
+    writeJson: (key, value) => store.writeJson(`${prefix}/${key}`, value),
+    readJson: (key) => store.readJson(`${prefix}/${key}`),
+    list: (key) => store.list(`${prefix}/${key}`),
+    prune: () => Promise.resolve(0),
+  };
 }
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {

@@ -2,12 +2,12 @@ import type { ReleaseReportResult } from '../core/run.js';
 import type { ActivityDeps } from './deps.js';
 import { composeReleaseReport, loadReleaseScans, writeReportOutputs } from './release-report.js';
 import { LocalReportStore } from './report-store.js';
-import { ResultStore, storeKeys } from './result-store.js';
+import { storeKeys, withinRun } from './result-store.js';
 
 export function createWriteReleaseReport(deps: ActivityDeps) {
   return async function writeReleaseReport(input: { runKey: string; release: string }): Promise<ReleaseReportResult> {
     const now = new Date().toISOString();
-    const { images, scans } = await loadReleaseScans(new ResultStore(deps.store.path(storeKeys.run(input.runKey))), input.release);
+    const { images, scans } = await loadReleaseScans(withinRun(deps.store, input.runKey), input.release);
     const composed = await composeReleaseReport({
       release: input.release,
       images,

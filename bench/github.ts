@@ -15,7 +15,7 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createGitHub, DEFAULT_PACING, type GitHubClient } from '../activities/github.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { reconcileReports } from '../activities/reconcile-issues.js';
-import { ResultStore } from '../activities/result-store.js';
+import { FolderResultStore } from '../activities/result-store.js';
 import type { Finding } from '../core/finding.js';
 import type { ReleaseReport } from '../core/triage.js';
 import { startFakeGitHub, type FakeGitHub, type RecordedRequest } from '../test/fakes/github-server.js';
@@ -52,7 +52,7 @@ function report(n: number, change: { changed?: (i: number) => boolean; fixed?: (
 
 async function deps(dir: string, github: GitHubClient, repo: string): Promise<ActivityDeps> {
   return {
-    store: new ResultStore(join(dir, 'data')),
+    store: new FolderResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports', repo),
     trivy: { bin: 'trivy', cacheDir: dir, cacheBackend: 'memory', timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
     github,

@@ -24,7 +24,7 @@ import { stringify } from 'csv-stringify/sync';
 import { composeReleaseReport, loadReleaseScans } from '../activities/release-report.js';
 import { LocalReportStore } from '../activities/report-store.js';
 import { csvFileName } from '../activities/reports.js';
-import { ResultStore, runFolderKeys, writeFileAtomic } from '../activities/result-store.js';
+import { FolderResultStore, runFolderKeys, writeFileAtomic } from '../activities/result-store.js';
 import type { Finding, Severity } from '../core/finding.js';
 import { buildImageRecords, parseImageList, type ImageRecord } from '../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../core/render/csv.js';
@@ -92,7 +92,7 @@ async function writeInputs(dir: string): Promise<void> {
     }
   }
   await writeFileAtomic(join(paths(dir).reports, csvFileName(RELEASE)), renderReportCsv(lastWeek));
-  const runFolder = new ResultStore(paths(dir).runFolder);
+  const runFolder = new FolderResultStore(paths(dir).runFolder);
   await runFolder.writeJson(runFolderKeys.images(RELEASE), records);
   for (const [i, record] of records.entries()) {
     const scan: ImageScan = { image: record.image, outcome: 'findings', osScanned: true, findings: findingsOf(record.image, i, 2) };
@@ -114,7 +114,7 @@ async function measure(kind: string, dir: string): Promise<Measured> {
   const base = await peakRss();
   if (kind === 'activity') {
     const t0 = performance.now();
-    const { images, scans } = await loadReleaseScans(new ResultStore(runFolder), RELEASE);
+    const { images, scans } = await loadReleaseScans(new FolderResultStore(runFolder), RELEASE);
     const t1 = performance.now();
     const rssAfterLoad = process.memoryUsage().rss;
     const composed = await composeReleaseReport({ release: RELEASE, images, scans, store: new LocalReportStore(reports), today: '2026-11-29', message: 'bench' });
@@ -132,7 +132,7 @@ async function measure(kind: string, dir: string): Promise<Measured> {
     };
   }
   if (kind === 'phases') {
-    const { images, scans } = await loadReleaseScans(new ResultStore(runFolder), RELEASE);
+    const { images, scans } = await loadReleaseScans(new FolderResultStore(runFolder), RELEASE);
     const t0 = performance.now();
     const text = await readFile(csvPath, 'utf8');
     const t1 = performance.now();

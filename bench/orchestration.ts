@@ -33,7 +33,7 @@ import proto from '@temporalio/proto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { ResultStore, storeKeys } from '../activities/result-store.js';
+import { FolderResultStore, storeKeys } from '../activities/result-store.js';
 import { startRun } from '../client/scan.js';
 import { paths, PROJECT_ROOT } from '../host/paths.js';
 import { findTemporalCli } from '../client/temporal-cli.js';
@@ -439,7 +439,7 @@ interface PlainRun {
 async function plainLoop(work: string, label: string, stub: string, releases: { name: string; list: string[] }[]): Promise<PlainRun> {
   const dir = join(work, label);
   const deps: ActivityDeps = {
-    store: new ResultStore(join(dir, 'data')),
+    store: new FolderResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports'),
     // The worker's defaults (worker/config.ts), with the stub as Trivy.
     trivy: { bin: stub, cacheDir: join(dir, 'trivy-cache'), cacheBackend: 'memory', timeoutSeconds: 600, severities: [], rateLimitBackoffSeconds: 300, heartbeatSeconds: 5 },

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { ResultStore } from '../activities/result-store.js';
+import { FolderResultStore } from '../activities/result-store.js';
 import { QUIET_TRIVY } from '../activities/trivy-args.js';
 import { runTrivy } from '../activities/trivy.js';
 import { findRedisServer, startCacheServer } from '../cache/embedded-redis.js';
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
         taskQueue,
         maxConcurrentActivities: WINDOW + 4,
         deps: {
-          store: new ResultStore(join(dir, 'data')),
+          store: new FolderResultStore(join(dir, 'data')),
           reportsDir: join(dir, 'reports'),
           trivy: { bin: sample.trivy, cacheDir, cacheBackend: cache.url, timeoutSeconds: 600, severities: [], rateLimitBackoffSeconds: 300, heartbeatSeconds: 5 },
         },

@@ -15,7 +15,7 @@ export async function reconcileFromStore(flags: ReleaseFlags & { repo?: string }
   const reports: ReleaseReport[] = [];
   for (const release of input.releases) {
     const report = await deps.store.readJson<ReleaseReport>(storeKeys.latestReport(release.name));
-    if (!report) throw new ConfigError(`no stored report for release ${release.name} in ${deps.store.root}; run a scan first`);
+    if (!report) throw new ConfigError(`no stored report for release ${release.name} in ${deps.store.path('releases')}; run a scan first`);
     reports.push(report);
   }
   const result = await reconcileReports(deps, reports, { apply });

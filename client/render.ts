@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { publishSiteFromReports } from '../activities/publish-site.js';
 import { composeReleaseReport, loadReleaseScans, writeReportOutputs } from '../activities/release-report.js';
 import { LocalReportStore } from '../activities/report-store.js';
-import { ResultStore } from '../activities/result-store.js';
+import { FolderResultStore } from '../activities/result-store.js';
 import { ConfigError } from '../worker/config.js';
 
 /**
@@ -12,7 +12,7 @@ import { ConfigError } from '../worker/config.js';
  * already in --out, or --previous.
  */
 export async function renderFromResults(options: { release: string; results: string; out: string; previous?: string }): Promise<number> {
-  const runFolder = new ResultStore(resolve(options.results));
+  const runFolder = new FolderResultStore(resolve(options.results));
   const { images, scans } = await loadReleaseScans(runFolder, options.release);
   if (images.length === 0) {
     throw new ConfigError(`${options.results} holds no image list for release ${options.release}; give the run folder (data/runs/<run>) of a run that scanned it`);

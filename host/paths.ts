@@ -5,6 +5,7 @@ import { join } from 'node:path';
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const paths = {
+  toolsRoot: join(PROJECT_ROOT, '.tools'),
   tools: join(PROJECT_ROOT, '.tools', 'bin'),
   data: join(PROJECT_ROOT, '.data'),
   devServerDb: join(PROJECT_ROOT, '.data', 'temporal.db'),

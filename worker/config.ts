@@ -22,6 +22,10 @@ const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('image-scanning'),
   TEMPORAL_UI_URL: z.string().url().optional(),
   IMAGE_SCANNING_DATA_DIR: z.string().min(1).default('data'),
+  /** postgres://user:password@host:port/db: the result store workers on any host share; unset, the folder IMAGE_SCANNING_DATA_DIR. */
+  IMAGE_SCANNING_STORE: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be postgres://user:password@host:port/database (or unset for the folder IMAGE_SCANNING_DATA_DIR)').optional(),
+  /** Runs older than this many days are removed from the result store when a run starts. */
+  IMAGE_SCANNING_RETENTION_DAYS: positiveInt(90),
   IMAGE_SCANNING_REPORTS_DIR: z.string().min(1).default('reports'),
   /** A path or a name on PATH; `run` and `worker` find or build Trivy (client/trivy-cli.ts) from it. */
   TRIVY_BIN: z.string().min(1).default('trivy'),

@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { ResultStore } from '../activities/result-store.js';
+import { FolderResultStore } from '../activities/result-store.js';
 import { paths } from '../host/paths.js';
 import { createGitHub } from '../activities/github.js';
 import { parseRepository } from '../activities/issue-tracker.js';
+import { PostgresResultStore } from '../activities/postgres-result-store.js';
 import { GitHubReportStore } from '../activities/report-store.js';
 import { publishSiteToGitHub } from '../activities/site-publisher.js';
 import { ConfigError, configuredCacheBackend, readGitHubToken, type EnvConfig } from './config.js';
@@ -32,7 +33,8 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
     reportStore: config.REPORTS_GITHUB_REPOSITORY
       ? new GitHubReportStore(github, parseRepository(config.REPORTS_GITHUB_REPOSITORY), config.REPORTS_GITHUB_BRANCH, config.REPORTS_GITHUB_PATH)
       : undefined,
-    store: new ResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
+    store: config.IMAGE_SCANNING_STORE ? new PostgresResultStore(config.IMAGE_SCANNING_STORE) : new FolderResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
+    retentionDays: config.IMAGE_SCANNING_RETENTION_DAYS,
     reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
     issueRepository: config.GITHUB_REPOSITORY,
     trivy: {

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createGitHub, type GitHubClient } from '../../activities/github.js';
 import type { ActivityDeps } from '../../activities/index.js';
 import { reconcileReports } from '../../activities/reconcile-issues.js';
-import { ResultStore } from '../../activities/result-store.js';
+import { FolderResultStore } from '../../activities/result-store.js';
 import { issueMarker } from '../../core/render/markdown.js';
 import type { ReleaseReport } from '../../core/triage.js';
 import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
@@ -43,7 +43,7 @@ function github(): GitHubClient {
 async function deps(client: GitHubClient = github()): Promise<ActivityDeps> {
   const dir = await tempDir('reconcile-');
   return {
-    store: new ResultStore(join(dir, 'data')),
+    store: new FolderResultStore(join(dir, 'data')),
     reportsDir: join(dir, 'reports'),
     trivy: { bin: 'trivy', cacheDir: dir, cacheBackend: 'memory', timeoutSeconds: 1, severities: [], rateLimitBackoffSeconds: 1, heartbeatSeconds: 1 },
     github: client,

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ResultStore, storeKeys } from '../../activities/result-store.js';
+import { FolderResultStore, storeKeys } from '../../activities/result-store.js';
 import { finding, releaseReport } from '../helpers/reports.js';
 import { CLI } from '../helpers/processes.js';
 import { tempDir } from '../helpers/harness.js';
@@ -34,7 +34,7 @@ describe('image-scanning images', () => {
 describe('image-scanning issues plan', () => {
   it('plans from the newest stored reports without a token and changes nothing', async () => {
     const dir = await tempDir('issues-');
-    const store = new ResultStore(join(dir, 'data'));
+    const store = new FolderResultStore(join(dir, 'data'));
     const a = 'rancher/fleet:v0.9.6';
     await store.writeJson(storeKeys.latestReport('v2.9.0'), releaseReport('v2.9.0', { [a]: [finding(a, 'CVE-2024-1', 'CRITICAL')], 'rancher/shell:v1': 'clean' }));
     const env = { IMAGE_SCANNING_DATA_DIR: join(dir, 'data'), IMAGE_SCANNING_REPORTS_DIR: join(dir, 'reports'), GITHUB_TOKEN: '', GITHUB_REPOSITORY: '' };

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ResultStore, runFolderKeys } from '../../activities/result-store.js';
+import { FolderResultStore, runFolderKeys } from '../../activities/result-store.js';
 import { buildImageRecords, parseImageList } from '../../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';
@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/harness.js';
 describe('image-scanning render', () => {
   it('rebuilds the CSV, summary and site from a run folder, keeping the notes of --previous', async () => {
     const dir = await tempDir('render-');
-    const runFolder = new ResultStore(join(dir, 'run'));
+    const runFolder = new FolderResultStore(join(dir, 'run'));
     const a = 'rancher/fleet:v0.9.6';
     const images = buildImageRecords({ images: parseImageList(`${a}\nrancher/gone:v1\n`, 'images.txt') });
     await runFolder.writeJson(runFolderKeys.images('v2.9.0'), images);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActivityDeps } from '../../activities/index.js';
-import { ResultStore } from '../../activities/result-store.js';
+import { FolderResultStore } from '../../activities/result-store.js';
 
 /** The Trivy stand-in: a real executable replaying Trivy-format output. */
 export const TRIVY_STUB = fileURLToPath(new URL('../../../test/fakes/trivy-stub.mjs', import.meta.url));
@@ -55,7 +55,7 @@ export class Harness {
 
   deps(overrides: Partial<ActivityDeps['trivy']> = {}): ActivityDeps {
     return {
-      store: new ResultStore(join(this.dir, 'data')),
+      store: new FolderResultStore(join(this.dir, 'data')),
       reportsDir: this.reportsDir,
       trivy: {
         bin: TRIVY_STUB,

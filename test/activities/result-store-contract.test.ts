@@ -1,0 +1,143 @@
+// One contract, two stores: the folder (the embedded default) and PostgreSQL (shared by workers
+// on any host), the latter on a real PostgreSQL server started here from the machine's binaries
+// (skipped with the reason when there are none, unless IMAGE_SCANNING_E2E=required).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { maskPostgresUrl, PostgresResultStore, ResultStoreUnavailableError } from '../../activities/postgres-result-store.js';
+import { FolderResultStore, storeKeys, withinRun, type ResultStore } from '../../activities/result-store.js';
+import { ensureRole, initPostgres, startPostgres, stopPostgres, type PostgresInstance } from '../../cluster/postgres.js';
+import { freePort } from '../../host/ports.js';
+import { tempDir } from '../helpers/harness.js';
+import { postgresAvailable } from '../helpers/postgres.js';
+
+const DAY = 24 * 3600 * 1000;
+
+interface StoreUnderTest {
+  store: ResultStore;
+  /** Makes a run's entries look `days` old. */
+  age(runKey: string, days: number): Promise<void>;
+}
+
+function contract(name: string, make: () => Promise<StoreUnderTest>, options: { skip?: string | false } = {}) {
+  describe(`result store contract: ${name}`, { skip: options.skip }, () => {
+    let s: StoreUnderTest;
+    before(async () => {
+      s = await make();
+    });
+    after(async () => {
+      await s?.store.close?.();
+    });
+
+    it('reads what was written, and nothing for a key never written', async () => {
+      const key = storeKeys.result('run-1', 'docker.io/rancher/fleet:v0.11.2');
+      await s.store.writeJson(key, { image: 'rancher/fleet:v0.11.2', findings: [{ id: 'CVE-1' }] });
+      assert.deepEqual(await s.store.readJson(key), { image: 'rancher/fleet:v0.11.2', findings: [{ id: 'CVE-1' }] });
+      assert.equal(await s.store.readJson(storeKeys.result('run-1', 'docker.io/rancher/none:v1')), undefined);
+    });
+
+    it('replaces a value written again (a retried scan), also when the writes race', async () => {
+      const key = storeKeys.result('run-2', 'docker.io/rancher/shell:v0.2.1');
+      await Promise.all(Array.from({ length: 12 }, (_, i) => s.store.writeJson(key, { attempt: i })));
+      const value = await s.store.readJson<{ attempt: number }>(key);
+      assert.ok(value && value.attempt >= 0 && value.attempt < 12, JSON.stringify(value));
+      await s.store.writeJson(key, { attempt: 'last' });
+      assert.deepEqual(await s.store.readJson(key), { attempt: 'last' });
+      assert.deepEqual(await s.store.list(`${storeKeys.run('run-2')}/results`), [key.split('/').pop()], 'one entry for the image');
+    });
+
+    it('keeps large values intact (1 MB of findings, text that does not compress, non-ASCII)', async () => {
+      const key = storeKeys.result('run-3', 'docker.io/rancher/rancher:v2.10.1');
+      const findings = Array.from({ length: 4000 }, (_, i) => ({ id: `CVE-2024-${i}`, title: `Überlauf ${i} — ${randomBytes(64).toString('base64')}` }));
+      await s.store.writeJson(key, { findings });
+      assert.deepEqual(await s.store.readJson(key), { findings });
+    });
+
+    it('lists the names one level down, sorted, and sees a run from inside its folder', async () => {
+      await s.store.writeJson(storeKeys.latestReport('v2.9.0'), { release: 'v2.9.0' });
+      await s.store.writeJson(storeKeys.latestReport('v2.10.1'), { release: 'v2.10.1' });
+      const names = await s.store.list('releases');
+      assert.equal(names.length, 2);
+      assert.deepEqual(names, [...names].sort());
+      assert.deepEqual(await s.store.readJson(`releases/${names[0]}/latest-report.json`), { release: names[0]!.startsWith('v2.10') ? 'v2.10.1' : 'v2.9.0' });
+      assert.deepEqual(await s.store.list('nothing-here'), []);
+      const inRun = withinRun(s.store, 'run-4');
+      await inRun.writeJson('releases/x/images.json', [1, 2]);
+      assert.deepEqual(await s.store.readJson(storeKeys.images('run-4', 'x').replace(/releases\/[^/]+\//, 'releases/x/')), [1, 2]);
+    });
+
+    it('prunes runs older than the retention window and keeps the rest, and what no run owns', async () => {
+      await s.store.writeJson(storeKeys.result('run-old', 'docker.io/a:1'), { old: true });
+      await s.store.writeJson(storeKeys.result('run-new', 'docker.io/a:1'), { old: false });
+      await s.age('run-old', 120);
+      const removed = await s.store.prune(90);
+      assert.ok(removed >= 1, `removed ${removed}`);
+      assert.equal(await s.store.readJson(storeKeys.result('run-old', 'docker.io/a:1')), undefined);
+      assert.deepEqual(await s.store.readJson(storeKeys.result('run-new', 'docker.io/a:1')), { old: false });
+      assert.equal((await s.store.list('releases')).length, 2, 'the newest reports outlive every run');
+      assert.equal(await s.store.prune(90, Date.now() + 1 * DAY), 0, 'nothing else is that old');
+    });
+  });
+}
+
+contract('folder', async () => {
+  const root = await tempDir('image-scanning-store-');
+  return {
+    store: new FolderResultStore(root),
+    age: async (runKey, days) => {
+      const then = new Date(Date.now() - days * DAY);
+      await utimes(join(root, storeKeys.run(runKey)), then, then);
+    },
+  };
+});
+
+const pgSkip = await postgresAvailable();
+if (pgSkip && process.env.IMAGE_SCANNING_E2E === 'required') throw new Error(`IMAGE_SCANNING_E2E=required, but ${pgSkip}`);
+let instance: PostgresInstance | undefined;
+after(async () => {
+  if (instance) await stopPostgres(instance, 'fast');
+});
+
+contract(
+  'PostgreSQL',
+  async () => {
+    const dir = await tempDir('image-scanning-pg-');
+    instance = { dataDir: join(dir, 'pgdata'), port: await freePort(), superPassword: randomBytes(12).toString('hex') };
+    await initPostgres(instance);
+    await startPostgres(instance);
+    const password = randomBytes(12).toString('hex');
+    await ensureRole(instance, 'image_scanning', password, ['image_scanning']);
+    const url = `postgres://image_scanning:${password}@127.0.0.1:${instance.port}/image_scanning`;
+    return {
+      store: new PostgresResultStore(url),
+      age: async (runKey, days) => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query(`UPDATE scan_store SET written_at = written_at - make_interval(days => $2) WHERE key LIKE $1`, [`${storeKeys.run(runKey)}/%`, days]);
+        await client.end();
+      },
+    };
+  },
+  { skip: pgSkip },
+);
+
+describe('the PostgreSQL store when the database is not there', () => {
+  it('fails with an error naming the store, not its password', async () => {
+    const port = await freePort();
+    const store = new PostgresResultStore(`postgres://image_scanning:top-secret@127.0.0.1:${port}/image_scanning`);
+    try {
+      await assert.rejects(store.readJson('runs/x/y.json'), (error: Error) => {
+        assert.ok(error instanceof ResultStoreUnavailableError);
+        assert.match(error.message, new RegExp(`postgres://image_scanning:\\*\\*\\*\\*@127\\.0\\.0\\.1:${port}/image_scanning failed \\(ECONNREFUSED\\)`));
+        assert.doesNotMatch(error.message, /top-secret/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+    assert.equal(maskPostgresUrl('postgres://u:p@h:1/d'), 'postgres://u:****@h:1/d');
+  });
+});
