@@ -4,6 +4,8 @@ import { Octokit } from '@octokit/rest';
 import Bottleneck from 'bottleneck';
 
 /** The REST client composed once: throttling paces writes and waits out rate limits, retry absorbs 5xx. */
+import { countGitHubWrite } from './metrics.js';
+
 export const GitHub = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHub>;
 
@@ -34,7 +36,7 @@ export function createGitHub(options: GitHubOptions): GitHubClient {
     write: new Bottleneck.Group({ maxConcurrent: 1, minTime: pacing.writeMs }),
     notifications: new Bottleneck.Group({ maxConcurrent: 1, minTime: pacing.notificationMs }),
   };
-  return new GitHub({
+  const octokit = new GitHub({
     auth: options.token,
     baseUrl: options.baseUrl ?? 'https://api.github.com',
     userAgent: 'image-scanning',
@@ -54,4 +56,8 @@ export function createGitHub(options: GitHubOptions): GitHubClient {
     },
     retry: { retries: 3, ...(options.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: options.retryAfterBaseValue } : {}) },
   });
+  octokit.hook.after('request', (_response, request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') countGitHubWrite(request.method);
+  });
+  return octokit;
 }

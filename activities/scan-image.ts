@@ -12,6 +12,7 @@ import type { ImageScan, ScanSummary } from '../core/scan.js';
 import { parseTrivyReport, UnparsableReportError } from '../core/trivy-report.js';
 import type { ActivityDeps } from './deps.js';
 import { storeKeys } from './result-store.js';
+import { countScan } from './metrics.js';
 import { requireCacheService } from './prepare-scanner.js';
 import { runDatabase } from './scanner-db.js';
 import { trivyArgs, trivyEnvironment } from './trivy-args.js';
@@ -78,6 +79,7 @@ export function createScanImage(deps: ActivityDeps) {
     const outputFile = join(dir, `${randomUUID()}.json`);
     let failure: ScanFailure | undefined;
     let scan: ImageScan | undefined;
+    const trivyStarted = Date.now();
     try {
       const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile, databaseDir), {
         env: trivyEnvironment(deps.trivy),
@@ -108,6 +110,7 @@ export function createScanImage(deps: ActivityDeps) {
       await rm(outputFile, { force: true });
     }
 
+    countScan(failure?.type ?? scan!.outcome, (Date.now() - trivyStarted) / 1000);
     if (failure) {
       const failed: ImageScan = { image: record.image, outcome: 'failed', osScanned: false, findings: [], failure };
       await deps.store.writeJson(resultKey, failed);

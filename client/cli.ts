@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { reconcileFromStore } from './issues.js';
 import { renderFromResults } from './render.js';
-import { CacheServiceError, printImages, runCache, runEmbedded, runWorker, startScan } from './commands.js';
+import { CacheServiceError, clusterCommand, printImages, runCache, runEmbedded, runWorker, startScan } from './commands.js';
 import { connectClient } from './connection.js';
 import { startDevServer } from './dev-server.js';
 import { paths } from '../host/paths.js';
@@ -21,6 +21,7 @@ import {
 } from './schedule.js';
 import { findTemporalCli, TemporalCliUnavailableError } from './temporal-cli.js';
 import { TrivyCliUnavailableError } from './trivy-cli.js';
+import { GoBinaryUnavailableError } from '../host/go-install.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -44,7 +45,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
     try {
       process.exitCode = (await fn(...args)) ?? EXIT_OK;
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError || error instanceof CacheServiceError) {
+      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError || error instanceof CacheServiceError || error instanceof GoBinaryUnavailableError) {
         console.error(`image-scanning: ${error.message}`);
         process.exitCode = EXIT_USAGE;
         return;
@@ -99,6 +100,18 @@ export function buildProgram(): Command {
         return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code === 0 || code === null ? EXIT_OK : EXIT_FAILED)));
       }),
     );
+
+  const cluster = program.command('cluster').description('the deployment of docker-compose.yml as processes on this machine: PostgreSQL, the Temporal server, its Web UI, the scan cache, N workers (state in .data/cluster/ or IMAGE_SCANNING_CLUSTER_DIR)');
+  cluster
+    .command('up')
+    .description('build or find the binaries, start whatever is not running, and return once all is healthy')
+    .option('--workers <n>', 'worker processes', integer)
+    .option('--port <port>', 'the frontend gRPC port of a new cluster (the other ports follow it)', integer)
+    .action(action((options: { workers?: number; port?: number }) => clusterCommand('up', options)));
+  cluster.command('build').description('build or find the Temporal server, SQL tool and UI server (Go module proxy, cached by Go)').action(action(() => clusterCommand('build')));
+  cluster.command('down').description('stop everything `up` started; the data stays for the next `up`').action(action(() => clusterCommand('down')));
+  cluster.command('status').description('what runs, where; exit 1 when a part is down').action(action(() => clusterCommand('status')));
+  cluster.command('env').description('the export lines that point run, scan and worker at the cluster: eval "$(image-scanning cluster env)"').action(action(() => clusterCommand('env')));
 
   program
     .command('cache')

@@ -1,5 +1,10 @@
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureEmbeddedCache } from '../cache/embedded-redis.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { findClusterBinaries } from '../cluster/binaries.js';
+import { clusterDown, clusterStatus, clusterUp } from '../cluster/cluster.js';
+import { clusterDir, exportLines, loadState } from '../cluster/state.js';
 import { CacheServiceError, checkCacheService, maskCacheUrl } from '../cache/redis-protocol.js';
 import { configuredCacheBackend, loadEnvConfig, runInputFrom, type EnvConfig, type ReleaseFlags } from '../worker/config.js';
 import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
@@ -43,6 +48,35 @@ export async function scanCache(env: EnvConfig, logLine: (line: string) => void 
   if (configured.startsWith('redis://')) await checkCacheService(configured);
   else logLine('TRIVY_CACHE_BACKEND=memory: no layer cache, every scan downloads every layer again');
   return configured;
+}
+
+/** `cluster up|down|status|env`. */
+export async function clusterCommand(verb: 'build' | 'up' | 'down' | 'status' | 'env', options: { workers?: number; port?: number } = {}): Promise<number> {
+  if (verb === 'build') {
+    const started = Date.now();
+    const binaries = await findClusterBinaries({ install: true, log });
+    for (const [name, path] of Object.entries(binaries)) console.log(`${name}: ${path}`);
+    log(`cluster binaries ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  }
+  if (verb !== 'up' && !existsSync(join(clusterDir(), 'state.json'))) throw new ConfigError(`no cluster in ${clusterDir()}: run \`image-scanning cluster up\` first`);
+  if (verb === 'up') {
+    const trivy = await findTrivy({ install: true, log });
+    await clusterUp({ workers: options.workers, frontendPort: options.port, trivy, log });
+    console.log(exportLines(loadState(clusterDir())));
+    return 0;
+  }
+  if (verb === 'down') {
+    await clusterDown(log);
+    return 0;
+  }
+  if (verb === 'env') {
+    console.log(exportLines(loadState(clusterDir())));
+    return 0;
+  }
+  const parts = await clusterStatus();
+  for (const p of parts) console.log(`${p.running ? 'up  ' : 'DOWN'} ${p.name.padEnd(16)} ${p.address ?? ''}${p.pid ? ` (pid ${p.pid})` : ''}`);
+  return parts.every((p) => p.running) ? 0 : 1;
 }
 
 /** `cache`: start the embedded scan cache if needed and say where it is. */
@@ -89,7 +123,10 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
 /** `worker`: a long-running worker on the task queue; SIGINT/SIGTERM shut it down gracefully. */
 export async function runWorker(): Promise<number> {
   const env = loadEnvConfig();
-  Runtime.install({ logger: jsonLogger(env.LOG_LEVEL) });
+  Runtime.install({
+    logger: jsonLogger(env.LOG_LEVEL),
+    ...(env.IMAGE_SCANNING_METRICS_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.IMAGE_SCANNING_METRICS_ADDRESS } } } } : {}),
+  });
   const { namespace, options } = connectConfig();
   const nativeConnection = await NativeConnection.connect(options);
   const { connection } = await connectClient();

@@ -1,9 +1,5 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
-import proto from '@temporalio/proto';
-
-const { temporal } = proto;
-import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
@@ -20,19 +16,7 @@ export async function connectClient(): Promise<{ client: Client; connection: Con
   return { client: new Client({ connection, namespace }), connection, namespace, address };
 }
 
-/** Registers the `Release` search attribute; a no-op when it exists (the dev server registers it at start). */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  try {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: { [RELEASE_SEARCH_ATTRIBUTE]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST },
-    });
-  } catch (error) {
-    const code = (error as { code?: number }).code;
-    // 6 = ALREADY_EXISTS; 7 = PERMISSION_DENIED on Temporal Cloud, where attributes are managed in the console.
-    if (code !== 6 && code !== 7) throw error;
-  }
-}
+export { ensureSearchAttributes } from '../host/temporal-server.js';
 
 export function webUiUrl(namespace: string, workflowId?: string): string {
   const base = (process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233').replace(/\/$/, '');

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { Connection } from '@temporalio/client';
+import { serverAnswers } from '../host/temporal-server.js';
 import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
 import { paths } from '../host/paths.js';
 
@@ -43,20 +43,7 @@ export function startDevServer(options: DevServerOptions): ChildProcess {
   return child;
 }
 
-/** True when a Temporal frontend answers at `address` within `timeoutMs`. */
-export async function serverAnswers(address: string, timeoutMs = 2000): Promise<boolean> {
-  try {
-    const connection = await Connection.connect({ address, connectTimeout: timeoutMs });
-    try {
-      await connection.workflowService.getSystemInfo({}, );
-      return true;
-    } finally {
-      await connection.close();
-    }
-  } catch {
-    return false;
-  }
-}
+export { serverAnswers };
 
 export async function waitForServer(address: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;

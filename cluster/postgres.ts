@@ -60,8 +60,13 @@ export async function initPostgres(instance: PostgresInstance): Promise<boolean>
   if (existsSync(join(instance.dataDir, 'PG_VERSION'))) return false;
   const parent = dirname(instance.dataDir);
   mkdirSync(parent, { recursive: true });
-  // The postgres user must reach its folders: let it pass through (not list) the parent.
-  if (asRoot) chmodSync(parent, statSync(parent).mode | 0o011);
+  // The postgres user must reach its folders: let it pass through (not list) each folder above.
+  if (asRoot) {
+    for (let dir = parent; dir !== dirname(dir); dir = dirname(dir)) {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o011);
+    }
+  }
   ownedFolder(instance.dataDir);
   // The password goes to initdb in a file of the postgres user's own, removed right after.
   const secrets = join(parent, `.initdb-${process.pid}`);

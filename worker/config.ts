@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   /** Folder on the branch; '' is its root. */
   SITE_GITHUB_PATH: z.string().default(''),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
+  /** host:port of the worker's Prometheus endpoint (/metrics): the SDK's metrics and the product's counters. Off when unset. */
+  IMAGE_SCANNING_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
   WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
   LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
