@@ -12,4 +12,6 @@ for db in temporal temporal_visibility; do
   tool --db "$db" setup-schema -v 0.0 || true
   tool --db "$db" update-schema -d "/etc/temporal/schema/postgresql/v12/$schema/versioned"
 done
+# The result store of the workers (IMAGE_SCANNING_STORE): its table is made by the workers themselves.
+tool --db image_scanning create || true
 echo "schema ready"
