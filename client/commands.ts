@@ -15,7 +15,7 @@ import { createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from '../host/paths.js';
-import { followRun, formatRunSummary, runFailed, startRun } from './scan.js';
+import { followRun, formatRunSummary, runExitStatus, startRun } from './scan.js';
 import { findTemporalCli } from './temporal-cli.js';
 import { findTrivy } from './trivy-cli.js';
 
@@ -113,7 +113,7 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
     console.log(formatRunSummary(summary));
     console.log(`scan results (for \`render --results\`): ${deps.store.path(storeKeys.run(summary.runKey))}`);
     console.log(`Web UI: ${webUiUrl(namespace)}`);
-    return runFailed(summary) ? 1 : 0;
+    return await runExitStatus(summary);
   } finally {
     await connection.close();
     await nativeConnection.close();
@@ -159,7 +159,7 @@ export async function startScan(flags: ReleaseFlags & { follow?: boolean }): Pro
     if (!flags.follow) return 0;
     const summary = await followRun(handle);
     console.log(formatRunSummary(summary));
-    return runFailed(summary) ? 1 : 0;
+    return await runExitStatus(summary);
   } finally {
     await connection.close();
   }

@@ -18,7 +18,20 @@ export async function connectClient(): Promise<{ client: Client; connection: Con
 
 export { ensureSearchAttributes } from '../host/temporal-server.js';
 
-export function webUiUrl(namespace: string, workflowId?: string): string {
-  const base = (process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233').replace(/\/$/, '');
+/**
+ * The Web UI of the server at `address`: TEMPORAL_UI_URL when set; for a server on this machine,
+ * 1000 ports above its gRPC port, where the dev server (`run`, `server`) and `cluster up` put
+ * it; else unknown.
+ */
+export function webUiBase(address: string): string | undefined {
+  if (process.env.TEMPORAL_UI_URL) return process.env.TEMPORAL_UI_URL.replace(/\/$/, '');
+  const local = /^(?:127\.0\.0\.1|localhost|\[::1\]):(\d+)$/.exec(address);
+  return local ? `http://localhost:${Number(local[1]) + 1000}` : undefined;
+}
+
+/** A link into the Web UI, or a hint when where the UI is cannot be known. */
+export function webUiUrl(namespace: string, workflowId?: string, address = connectConfig().address): string {
+  const base = webUiBase(address);
+  if (!base) return `(the Web UI of ${address} is unknown: set TEMPORAL_UI_URL)`;
   return workflowId ? `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : base;
 }

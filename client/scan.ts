@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { FailedImage } from '../core/triage.js';
 import type { RunSummary, ScanReleasesInput } from '../core/run.js';
 import { RELEASE_SEARCH_KEY, runProgressQuery, TASK_QUEUE, type RunProgress } from '../workflows/messages.js';
 import { scanReleases } from '../workflows/scan-releases.js';
@@ -89,4 +91,41 @@ export function formatRunSummary(summary: RunSummary): string {
 
 export function runFailed(summary: RunSummary): boolean {
   return summary.releases.some((r) => r.status === 'failed');
+}
+
+/** Exit statuses of `run` and `scan --follow` (README): 3 is a run that completed without some images. */
+export const EXIT_RUN_FAILED = 1;
+export const EXIT_SCANS_FAILED = 3;
+
+/**
+ * One line per image that could not be scanned: from the release's summary file when this
+ * machine can read it (every image), else from the run's result (the first 20, and a count).
+ */
+export async function failedScanLines(summary: RunSummary): Promise<string[]> {
+  const lines: string[] = [];
+  for (const r of summary.releases) {
+    const result = r.result;
+    if (!result || result.failed === 0) continue;
+    const fromFile = result.report
+      ? await readFile(result.report.summaryPath, 'utf8').then(
+          (text) => (JSON.parse(text) as { failedImages?: FailedImage[] }).failedImages,
+          () => undefined,
+        )
+      : undefined;
+    if (fromFile && fromFile.length > 0) {
+      for (const f of fromFile) lines.push(`failed scan: ${r.release}: ${f.image}: ${f.type}: ${f.summary}`);
+      continue;
+    }
+    for (const sample of result.failedSample) lines.push(`failed scan: ${r.release}: ${sample}`);
+    if (result.failed > result.failedSample.length) lines.push(`failed scan: ${r.release}: and ${result.failed - result.failedSample.length} more (see ${result.report?.summaryPath ?? 'the release summary'})`);
+  }
+  return lines;
+}
+
+/** The exit status of a finished run: 1 when a release failed, 3 when scans failed, else 0; failed images go to stderr. */
+export async function runExitStatus(summary: RunSummary, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
+  if (runFailed(summary)) return EXIT_RUN_FAILED;
+  const lines = await failedScanLines(summary);
+  for (const line of lines) stderr.write(`${line}\n`);
+  return lines.length > 0 ? EXIT_SCANS_FAILED : 0;
 }
