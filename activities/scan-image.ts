@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -114,10 +114,14 @@ export function createScanImage(deps: ActivityDeps) {
     if (failure) {
       const failed: ImageScan = { image: record.image, outcome: 'failed', osScanned: false, findings: [], failure };
       await deps.store.writeJson(resultKey, failed);
+      // A failure the product handles (it is in the summary and on the site) is one log line, not
+      // the SDK's stack trace: benign failures are logged at DEBUG by the SDK and count no error metric.
+      ctx.log.warn(`scan of ${record.image} failed (attempt ${ctx.info.attempt}${failure.permanent ? ', not retried' : ''}): ${failure.type}: ${failure.summary}`);
       throw ApplicationFailure.create({
         type: failure.type,
         message: `${record.image}: ${failure.summary}`,
         nonRetryable: failure.permanent,
+        category: ApplicationFailureCategory.BENIGN,
         // Registries count pulls per hours; retrying in seconds only burns attempts.
         nextRetryDelay: failure.type === 'RegistryRateLimited' ? `${deps.trivy.rateLimitBackoffSeconds}s` : undefined,
       });

@@ -20,7 +20,7 @@ import { parseReportCsv } from '../../core/render/csv.js';
 import type { IssuePlan } from '../../core/issue-plan.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { Harness } from '../helpers/harness.js';
-import { createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
+import { capturedLogs, createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
 import { copySampleCache, EXPECTED_FINDINGS, locateSample, SAMPLE_IMAGES, startSampleRegistry, type SampleRegistry } from './offline-sample.js';
 
 const sample = await locateSample();
@@ -74,6 +74,10 @@ describe('a run with the real Trivy, images and vulnerability DB built here', { 
     assert.equal(release.result?.failed, 1);
     assert.deepEqual(release.result?.failedByType, { ImageNotFound: 1 });
     assert.match(release.result?.failedSample[0] ?? '', /e2e\/missing:1\.0: image not found/);
+    // A failure the product handles is one WARN line, not the SDK's stack trace.
+    const missingLines = capturedLogs.filter((l) => l.includes(ref('missing')));
+    assert.ok(missingLines.some((l) => l.startsWith(`WARN scan of ${ref('missing')} failed (attempt 1, not retried): ImageNotFound`)), missingLines.join('\n'));
+    assert.ok(!missingLines.some((l) => l.startsWith('WARN Activity failed')), 'no "Activity failed" trace for a handled failure');
     const attempts = (childHistory.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt).filter((a) => a != null);
     assert.ok(attempts.length >= 5, `scan attempts were recorded (${attempts.length})`);
     assert.ok(attempts.every((a) => a === 1), `no scan was retried, attempts: ${attempts.join(',')}`);
