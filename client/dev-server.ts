@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { serverAnswers } from '../host/temporal-server.js';
-import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
+import { RELEASE_SEARCH_ATTRIBUTES } from '../host/temporal-server.js';
 import { paths } from '../host/paths.js';
 
 export interface DevServerOptions {
@@ -30,7 +30,8 @@ export function devServerArgs(options: DevServerOptions): string[] {
     // server spends about a third less CPU a scan (BENCHMARKS.md, "Dev server persistence").
     args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
-  args.push('--search-attribute', `${RELEASE_SEARCH_ATTRIBUTE}=KeywordList`, '--log-level', 'warn');
+  for (const name of RELEASE_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=KeywordList`);
+  args.push('--log-level', 'warn');
   args.push(...EAGER_ACTIVITIES);
   return args;
 }

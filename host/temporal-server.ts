@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
-import { RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
+import { LEGACY_RELEASE_SEARCH_ATTRIBUTE, RELEASE_SEARCH_ATTRIBUTE } from '../workflows/messages.js';
 
 const { temporal } = proto;
 
@@ -37,16 +37,21 @@ export async function ensureNamespace(connection: Connection, namespace: string,
   return true;
 }
 
-/** Registers the `Release` search attribute; a no-op when it exists (the dev server registers it at start). */
+/** The release search attribute, and the name it had before, under which older runs are found. */
+export const RELEASE_SEARCH_ATTRIBUTES = [RELEASE_SEARCH_ATTRIBUTE, LEGACY_RELEASE_SEARCH_ATTRIBUTE];
+
+/** Registers the release search attributes; a no-op for those that exist (the dev server registers them at start). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
-  try {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: { [RELEASE_SEARCH_ATTRIBUTE]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST },
-    });
-  } catch (error) {
-    const code = (error as { code?: number }).code;
-    // 6 = ALREADY_EXISTS; 7 = PERMISSION_DENIED on Temporal Cloud, where attributes are managed in the console.
-    if (code !== 6 && code !== 7) throw error;
+  for (const name of RELEASE_SEARCH_ATTRIBUTES) {
+    try {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: { [name]: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST },
+      });
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      // 6 = ALREADY_EXISTS; 7 = PERMISSION_DENIED on Temporal Cloud, where attributes are managed in the console.
+      if (code !== 6 && code !== 7) throw error;
+    }
   }
 }

@@ -41,7 +41,14 @@ export const releaseScannedSignal = defineSignal<[ReleaseProgress]>('releaseScan
 export const writeReportSignal = defineSignal('writeReport');
 
 export const TASK_QUEUE = 'image-scanning';
-export const RELEASE_SEARCH_ATTRIBUTE = 'Release';
+/**
+ * `RancherRelease = "v2.9.0"` works as typed in the Web UI and `temporal workflow list --query`;
+ * `Release`, the name before, is a reserved word of the visibility query parser and needs
+ * backticks. It stays registered so runs made before the rename are still found by it.
+ */
+export const RELEASE_SEARCH_ATTRIBUTE = 'RancherRelease';
+export const LEGACY_RELEASE_SEARCH_ATTRIBUTE = 'Release';
 
 /** Keyword list so a parent run carries all its releases and a child its one. */
 export const RELEASE_SEARCH_KEY: Extract<SearchAttributePair, { key: { type: 'KEYWORD_LIST' } }>['key'] = { name: RELEASE_SEARCH_ATTRIBUTE, type: 'KEYWORD_LIST' };
+export const LEGACY_RELEASE_SEARCH_KEY: typeof RELEASE_SEARCH_KEY = { name: LEGACY_RELEASE_SEARCH_ATTRIBUTE, type: 'KEYWORD_LIST' };

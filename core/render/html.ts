@@ -61,11 +61,18 @@ th button{all:unset;cursor:pointer;font-weight:600}
 th button:focus-visible{outline:2px solid var(--link)}
 th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
-td.image{overflow-wrap:anywhere;min-width:14rem}
-td.package,td.version{overflow-wrap:anywhere;min-width:7rem}
+td.image{overflow-wrap:anywhere;min-width:10rem}
+td.package,td.version{overflow-wrap:anywhere;min-width:4.5rem}
 td.fixed:empty::before{content:"no fix";color:var(--muted);font-style:italic}
 td[data-field=scannedAt],td[data-field=files]{white-space:nowrap}
-td.notes,td.title{overflow-wrap:anywhere;min-width:12rem;max-width:32rem}
+#releases{font-size:.93rem}
+#releases th,#releases td{padding:.3rem .35rem}
+#releases thead th{white-space:normal;vertical-align:bottom}
+#releases td[data-field=scannedAt]{white-space:normal;min-width:6.5rem}
+#releases td[data-field=files]{white-space:normal;min-width:6rem}
+#releases td[data-field=files] a{white-space:nowrap}
+td.notes,td.title{overflow-wrap:anywhere;min-width:8rem;max-width:32rem}
+#findings th,#findings td{padding:.3rem .35rem}
 td.vulnerability,td.severity{white-space:nowrap}
 .sev{display:inline-block;font-weight:600;font-size:.72rem;padding:0 .45rem;border-radius:1rem;color:#fff;white-space:nowrap}
 .sev-CRITICAL{background:var(--CRITICAL)}.sev-HIGH{background:var(--HIGH)}.sev-MEDIUM{background:var(--MEDIUM)}.sev-LOW{background:var(--LOW)}.sev-UNKNOWN{background:var(--UNKNOWN)}

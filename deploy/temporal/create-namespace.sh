@@ -8,5 +8,8 @@ until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 
 done
 temporal operator namespace describe -n "$ns" --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1 \
   || temporal operator namespace create -n "$ns" --address "$TEMPORAL_ADDRESS"
-temporal operator search-attribute create --namespace "$ns" --name Release --type KeywordList --address "$TEMPORAL_ADDRESS" || true
+# RancherRelease is queried as typed; Release, its name before, keeps older runs findable.
+for name in RancherRelease Release; do
+  temporal operator search-attribute create --namespace "$ns" --name "$name" --type KeywordList --address "$TEMPORAL_ADDRESS" || true
+done
 echo "namespace $ns ready"

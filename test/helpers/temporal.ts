@@ -3,7 +3,7 @@ import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSour
 import { EAGER_ACTIVITIES } from '../../client/dev-server.js';
 import { findTemporalCli } from '../../client/temporal-cli.js';
 import { paths } from '../../host/paths.js';
-import { RELEASE_SEARCH_KEY } from '../../workflows/messages.js';
+import { LEGACY_RELEASE_SEARCH_KEY, RELEASE_SEARCH_KEY } from '../../workflows/messages.js';
 
 let runtimeInstalled = false;
 
@@ -44,7 +44,7 @@ export async function createTestEnvironment(): Promise<TestWorkflowEnvironment> 
     server: {
       executable: { type: 'existing-path', path: cli },
       ip: '127.0.0.1',
-      searchAttributes: [RELEASE_SEARCH_KEY],
+      searchAttributes: [RELEASE_SEARCH_KEY, LEGACY_RELEASE_SEARCH_KEY],
       // The settings `image-scanning run` gives its own dev server, so the tests see what ships.
       extraArgs: ['--log-level', 'error', ...EAGER_ACTIVITIES],
     },
@@ -62,7 +62,7 @@ async function startContainerServer(): Promise<string | undefined> {
   try {
     const { GenericContainer, Wait } = await import('testcontainers');
     const container = await new GenericContainer(TEMPORAL_CLI_IMAGE)
-      .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--search-attribute', 'Release=KeywordList', ...EAGER_ACTIVITIES])
+      .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--search-attribute', 'RancherRelease=KeywordList', '--search-attribute', 'Release=KeywordList', ...EAGER_ACTIVITIES])
       .withExposedPorts(7233)
       .withWaitStrategy(Wait.forListeningPorts())
       .start();

@@ -354,6 +354,24 @@ describe('the published site in headless Chromium', { skip }, () => {
     await page.close();
   });
 
+  it('reads at 1280 px without scrolling the page sideways: the index (every column on screen) and a release page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    for (const name of ['index.html', releasePageName('v2.9.0')]) {
+      await page.goto(`${http.base}${name}`);
+      await page.waitForSelector('table');
+      // A string: the test's compiler has no DOM types; the page evaluates it.
+      const layout = (await page.evaluate(`(() => {
+        const table = document.querySelector('table#releases') ?? document.querySelector('table');
+        const lastHeader = table.querySelector('thead th:last-child').getBoundingClientRect();
+        return { scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth, lastHeaderRight: lastHeader.right };
+      })()`)) as { scrollWidth: number; clientWidth: number; lastHeaderRight: number };
+      assert.ok(layout.scrollWidth <= layout.clientWidth, `${name}: the page is ${layout.scrollWidth} px wide in a ${layout.clientWidth} px window`);
+      assert.ok(layout.lastHeaderRight <= layout.clientWidth, `${name}: the last column ends at ${layout.lastHeaderRight} px, past ${layout.clientWidth} px`);
+      await page.screenshot({ path: join(SCREENSHOTS, `width-1280-${name.replace(/\.html$/, '')}.png`), fullPage: false });
+    }
+    await page.close();
+  });
+
   it('works when opened from file://', async () => {
     const { page, seen } = await newPage();
     const base = pathToFileURL(`${site}/`).href;
