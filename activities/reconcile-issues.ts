@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { buildDesiredIssues, countPlan, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
-import type { IssueReconciliation } from '../core/run.js';
+import type { IssueProgress, IssueReconciliation } from '../core/run.js';
 import type { ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHubFailure } from './issue-tracker.js';
@@ -12,7 +12,8 @@ import { writeFileAtomic } from './result-store.js';
 export interface ReconcileOptions {
   /** Apply the plan (needs a token); otherwise only write it. */
   apply: boolean;
-  heartbeat?: () => void;
+  /** Called before each GitHub write, and after the last, with how far the writes are. */
+  heartbeat?: (progress: IssueProgress) => void;
 }
 
 /**
@@ -46,8 +47,8 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
     } catch (error) {
       throw toGitHubFailure(error, `creating labels in ${deps.issueRepository}`);
     }
-    for (const change of plan.changes) {
-      options.heartbeat?.();
+    for (const [done, change] of plan.changes.entries()) {
+      options.heartbeat?.({ phase: 'issues', done, total: plan.changes.length });
       try {
         const url = await applyChange(deps.github!, repository!, change);
         if (url) links[change.image] = url;
@@ -55,6 +56,7 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
         throw toGitHubFailure(error, `${change.action} issue for ${change.image} in ${deps.issueRepository}`);
       }
     }
+    options.heartbeat?.({ phase: 'issues', done: plan.changes.length, total: plan.changes.length });
   }
   await writeFileAtomic(reportPaths.issueLinks(deps.reportsDir), `${JSON.stringify(links, Object.keys(links).sort(), 2)}\n`);
   return { applied, planPath, ...countPlan(plan), held: plan.held.length, plan };
@@ -65,7 +67,7 @@ export function createReconcileIssues(deps: ActivityDeps) {
     const reports = await loadReports(deps, input.runKey, input.releases);
     const ctx = Context.current();
     const target = input.repository ? { ...deps, issueRepository: input.repository } : deps;
-    const { plan: _plan, ...result } = await reconcileReports(target, reports, { apply: true, heartbeat: () => ctx.heartbeat() });
+    const { plan: _plan, ...result } = await reconcileReports(target, reports, { apply: true, heartbeat: (progress) => ctx.heartbeat(progress) });
     return result;
   };
 }

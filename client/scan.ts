@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { SingleBar, Presets } from 'cli-progress';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { FailedImage } from '../core/triage.js';
-import type { RunSummary, ScanReleasesInput } from '../core/run.js';
+import { ProgressReporter, type ProgressSnapshot } from './progress.js';
+import type { IssueProgress, RunSummary, ScanReleasesInput } from '../core/run.js';
 import { RELEASE_SEARCH_KEY, runProgressQuery, TASK_QUEUE, type RunProgress } from '../workflows/messages.js';
 import { scanReleases } from '../workflows/scan-releases.js';
 
@@ -21,43 +22,46 @@ export async function startRun(client: Client, input: ScanReleasesInput, options
   });
 }
 
-/** Polls the run's `progress` query about once a second and draws a bar until the run ends. */
-export async function followRun(handle: WorkflowHandle<typeof scanReleases>, stream: NodeJS.WriteStream = process.stderr): Promise<RunSummary> {
-  const bar = new SingleBar(
-    { stream, format: '{phase} |{bar}| {value}/{total} images scanned or failed | {failed} failed | {inFlight} in flight', hideCursor: true, noTTYOutput: false },
-    Presets.shades_classic,
-  );
-  let started = false;
+/** The issue phase's progress, from the pending reconcileIssues activity's heartbeat (the workflow cannot see it). */
+async function issueProgress(handle: WorkflowHandle<typeof scanReleases>): Promise<IssueProgress | undefined> {
+  const description = await handle.describe();
+  const pending = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'reconcileIssues');
+  const payload = pending?.heartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  const details = defaultPayloadConverter.fromPayload<IssueProgress>(payload);
+  return details?.phase === 'issues' ? details : undefined;
+}
+
+/** What to show for a progress answer: images while scanning, issue writes while reconciling. */
+async function snapshotOf(handle: WorkflowHandle<typeof scanReleases>, p: RunProgress): Promise<ProgressSnapshot> {
+  if (p.phase === 'reconciling-issues') {
+    const issues = await issueProgress(handle).catch(() => undefined);
+    if (issues) return { phase: p.phase, done: issues.done, total: issues.total, unit: 'issue writes' };
+  }
+  return { phase: p.phase, done: p.done + p.failed, total: p.assigned, unit: 'images scanned or failed', failed: p.failed, inFlight: p.inFlight };
+}
+
+/**
+ * Polls the run's `progress` query about once a second until the run ends: a bar on a terminal,
+ * else a plain line every 10 s (phase, done/total, ETA), through every phase, issues included.
+ */
+export async function followRun(handle: WorkflowHandle<typeof scanReleases>, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): Promise<RunSummary> {
+  const reporter = new ProgressReporter(stream);
   let done = false;
   const result = handle.result().finally(() => {
     done = true;
   });
-  const draw = (p: RunProgress) => {
-    const payload = { phase: p.phase.padEnd(18), failed: p.failed, inFlight: p.inFlight };
-    const finished = p.done + p.failed;
-    if (!started) {
-      bar.start(Math.max(p.assigned, 1), finished, payload);
-      started = true;
-    }
-    bar.setTotal(Math.max(p.assigned, 1));
-    bar.update(finished, payload);
-  };
+  const draw = async () => reporter.update(await snapshotOf(handle, await handle.query(runProgressQuery)));
   try {
     while (!done) {
-      try {
-        draw(await handle.query(runProgressQuery));
-      } catch {
-        // The run may not have processed its first task yet.
-      }
+      // The run may not have processed its first task yet.
+      await draw().catch(() => undefined);
       await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
     }
-    try {
-      draw(await handle.query(runProgressQuery));
-    } catch {
-      // Queries after completion need a worker; the result is what matters.
-    }
+    // Queries after completion need a worker; the result is what matters.
+    await draw().catch(() => undefined);
   } finally {
-    if (started) bar.stop();
+    reporter.stop();
   }
   return result;
 }

@@ -117,3 +117,14 @@ export interface RunSummary {
   issues?: IssueReconciliation;
   sitePath?: string;
 }
+
+/**
+ * How far the issue writes are: the activity's heartbeat details, which the Web UI shows on the
+ * pending activity and `followRun` reads (GitHub's pace for content writes makes this phase
+ * the longest of a first run).
+ */
+export interface IssueProgress {
+  phase: 'issues';
+  done: number;
+  total: number;
+}

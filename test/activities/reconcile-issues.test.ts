@@ -86,9 +86,12 @@ describe('issue reconciliation against the fake GitHub', () => {
       'rancher/mirrored-pause:3.6': [finding('rancher/mirrored-pause:3.6', 'CVE-2024-2', 'LOW')],
       'rancher/shell:v0.1.6': 'clean',
     });
-    const first = await reconcileReports(d, [report], { apply: true });
+    const beats: { done: number; total: number }[] = [];
+    const first = await reconcileReports(d, [report], { apply: true, heartbeat: (p) => beats.push({ done: p.done, total: p.total }) });
     assert.equal(first.applied, true);
     assert.equal(first.create, 2);
+    // The heartbeats say how far the writes are, which the Web UI and `followRun` show.
+    assert.deepEqual(beats, [{ done: 0, total: 2 }, { done: 1, total: 2 }, { done: 2, total: 2 }]);
     const created = issues();
     assert.deepEqual(created.map((i) => i.title).sort(), ['[CVE Report]: rancher/fleet:v0.9.6', '[CVE Report]: rancher/mirrored-pause:3.6']);
     const fleet = created.find((i) => i.title.endsWith('fleet:v0.9.6'))!;
