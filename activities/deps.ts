@@ -32,6 +32,8 @@ export interface ActivityDeps {
   trivy: TrivySettings;
   /** Where the CSVs people edit live; the reports directory when absent. */
   reportStore?: ReportStore;
+  /** Where the site is published (SITE_URL): issues link an image's page for notes they cut short. */
+  siteUrl?: string;
   /** `owner/name` the issue plan is for. */
   issueRepository?: string;
   /** Reads release assets (anonymous is fine) and, with a token, applies issue changes. */

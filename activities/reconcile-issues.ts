@@ -1,3 +1,4 @@
+import { imagePageName } from '../core/render/html.js';
 import { Context } from '@temporalio/activity';
 import { buildDesiredIssues, countPlan, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
@@ -32,7 +33,11 @@ export async function reconcileReports(deps: ActivityDeps, reports: ReleaseRepor
       throw toGitHubFailure(error, `listing the cve-report issues of ${deps.issueRepository}`);
     }
   }
-  const plan = planIssueChanges(desired, existing, { reportLink: 'the release CSV and the CVE site' });
+  const siteUrl = deps.siteUrl?.replace(/\/?$/, '/');
+  const plan = planIssueChanges(desired, existing, {
+    reportLink: siteUrl ? `the release CSV and the CVE site (${siteUrl})` : 'the release CSV and the CVE site',
+    imagePageUrl: siteUrl ? (image) => `${siteUrl}${imagePageName(image)}` : undefined,
+  });
   const planPath = reportPaths.planMarkdown(deps.reportsDir);
   await writeFileAtomic(planPath, renderIssuePlanMarkdown(plan, deps.issueRepository));
   await writeFileAtomic(reportPaths.planJson(deps.reportsDir), `${JSON.stringify({ repository: deps.issueRepository ?? null, ...plan }, null, 2)}\n`);

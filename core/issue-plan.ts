@@ -1,6 +1,9 @@
-import { countBySeverity, severityRank, type Severity, type SeverityCounts } from './finding.js';
+import { countBySeverity, severityRank } from './finding.js';
+import type { DesiredIssue, IssueFinding } from './issue.js';
 import { renderIssueBody, readIssueMarker, type IssueBodyOptions } from './render/markdown.js';
 import type { ReleaseReport } from './triage.js';
+
+export type { DesiredIssue, IssueFinding, IssueTriage } from './issue.js';
 
 export const ISSUE_TITLE_PREFIX = '[CVE Report]: ';
 export const LABEL_CVE_REPORT = 'cve-report';
@@ -11,28 +14,6 @@ export const RELEASE_LABEL_PREFIX = 'release/';
 export const PROJECT_LABEL_PREFIX = 'project/';
 /** GitHub's limit on a label name. */
 const LABEL_MAX = 50;
-
-export interface IssueFinding {
-  vulnerabilityId: string;
-  severity: Severity;
-  packageName: string;
-  installedVersion: string;
-  fixedVersion: string;
-  title: string;
-  url: string;
-}
-
-export interface DesiredIssue {
-  image: string;
-  title: string;
-  labels: string[];
-  findings: IssueFinding[];
-  counts: SeverityCounts;
-  /** Findings ignored in every release that contains the image, left out of the table. */
-  ignored: number;
-  releases: string[];
-  projects: string[];
-}
 
 export interface DesiredIssues {
   open: DesiredIssue[];
@@ -130,8 +111,10 @@ export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
       const a = acc(row.image);
       const key = `${row.vulnerabilityId}\u0000${row.packageName}\u0000${row.installedVersion}`;
       const seen = a.findings.get(key);
+      const triage = { release: report.release, state: row.state, notes: row.notes, ignored: row.ignored };
       if (seen) {
         seen.ignoredEverywhere &&= row.ignored;
+        seen.finding.triage.push(triage);
       } else {
         a.findings.set(key, {
           finding: {
@@ -142,6 +125,7 @@ export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
             fixedVersion: row.fixedVersion,
             title: row.title,
             url: row.url,
+            triage: [triage],
           },
           ignoredEverywhere: row.ignored,
         });

@@ -65,6 +65,8 @@ const EnvSchema = z.object({
   SITE_GITHUB_BRANCH: z.string().min(1).default('gh-pages'),
   /** Folder on the branch; '' is its root. */
   SITE_GITHUB_PATH: z.string().default(''),
+  /** The published site's address (e.g. the GitHub Pages URL): issues link an image's page where they cut notes short. */
+  SITE_URL: z.string().url().optional(),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
   /** host:port of the worker's Prometheus endpoint (/metrics): the SDK's metrics and the product's counters. Off when unset. */
   IMAGE_SCANNING_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),

@@ -1,5 +1,5 @@
 import { SEVERITIES } from '../finding.js';
-import type { DesiredIssue } from '../issue-plan.js';
+import type { DesiredIssue, IssueFinding } from '../issue.js';
 
 /** GitHub refuses issue bodies over this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;
@@ -43,25 +43,54 @@ function link(text: string, url: string): string {
 export interface IssueBodyOptions {
   /** Where the full report lives, named when the table is cut short. */
   reportLink?: string;
+  /** The image's page on the published site, where notes cut short here are whole. */
+  imagePageUrl?: (image: string) => string | undefined;
   limit?: number;
+}
+
+/** Notes longer than this are cut in the issue; the CSV and the site keep them whole. */
+export const ISSUE_NOTES_LIMIT = 200;
+
+/** The state people gave the finding: one word when all releases agree, else per release. */
+function stateCell(f: IssueFinding): string {
+  const byState = new Map<string, string[]>();
+  for (const t of f.triage) byState.set(t.state, [...(byState.get(t.state) ?? []), t.release]);
+  if (byState.size <= 1) return escapeMarkdownCell([...byState.keys()][0] ?? '');
+  return [...byState].map(([state, releases]) => `${escapeMarkdownCell(state)} in ${releases.map(escapeMarkdownCell).join(', ')}`).join('; ');
+}
+
+function notesCell(f: IssueFinding, image: string, options: IssueBodyOptions): string {
+  const notes = [...new Set(f.triage.map((t) => t.notes.trim()).filter((n) => n !== ''))].join(' / ');
+  if (notes.length <= ISSUE_NOTES_LIMIT) return escapeMarkdownCell(notes);
+  // Cut at a character, not inside a surrogate pair, then escape what is left.
+  const cut = escapeMarkdownCell(Array.from(notes).slice(0, ISSUE_NOTES_LIMIT).join('').trimEnd());
+  const page = options.imagePageUrl?.(image);
+  return `${cut}… ${page ? link('(all notes)', page) : '(all notes in the release CSV)'}`;
+}
+
+/** Ignored (with a justification) in some of the image's releases but not in all. */
+function partlyIgnored(f: IssueFinding): boolean {
+  return f.triage.some((t) => t.ignored) && f.triage.some((t) => !t.ignored);
 }
 
 /** Renders the issue body from the desired state; rows beyond GitHub's limit are replaced by a pointer. */
 export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions = {}): string {
   const limit = options.limit ?? GITHUB_BODY_LIMIT;
   const counts = SEVERITIES.filter((s) => issue.counts[s] > 0).map((s) => `${issue.counts[s]} ${s}`);
+  const partial = issue.findings.filter(partlyIgnored).length;
   const head = [
     issueMarker(issue.image),
     `**${escapeMarkdownCell(issue.image)}**: ${issue.findings.length} vulnerabilit${issue.findings.length === 1 ? 'y' : 'ies'}` +
       (counts.length ? ` (${counts.join(', ')})` : '') +
       (issue.ignored > 0 ? `; ${issue.ignored} ignored in every release and not listed` : '') +
+      (partial > 0 ? `; ${partial} ignored in some releases but not all (see State)` : '') +
       '.',
     '',
     `Releases: ${issue.releases.map(escapeMarkdownCell).join(', ') || 'none'}`,
     `Projects: ${issue.projects.map(escapeMarkdownCell).join(', ') || 'none'}`,
     '',
-    '| Vulnerability | Severity | Package | Installed | Fixed | Title |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| Vulnerability | Severity | Package | Installed | Fixed | Title | State | Notes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ].join('\n');
   const rows = issue.findings.map((f) =>
     [
@@ -72,6 +101,8 @@ export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions =
       escapeMarkdownCell(f.installedVersion),
       escapeMarkdownCell(f.fixedVersion),
       link(escapeMarkdownCell(f.title || f.vulnerabilityId), f.url),
+      stateCell(f),
+      notesCell(f, issue.image, options),
       '',
     ].join(' | ').trim(),
   );

@@ -122,6 +122,11 @@ describe('buildDesiredIssues', () => {
     assert.equal(issue.ignored, 1);
     assert.ok(!issue.labels.includes('critical-cves'), 'the only CRITICAL is ignored everywhere');
     assert.equal(issue.counts.CRITICAL, 0);
+    // The CVE ignored in one release only carries what each release says, for the issue body.
+    assert.deepEqual(issue.findings.find((f) => f.vulnerabilityId === 'CVE-HIGH')!.triage, [
+      { release: 'v2.8.6', state: 'ignore', notes: 'not reachable', ignored: true },
+      { release: 'v2.9.0', state: 'triaged', notes: '', ignored: false },
+    ]);
   });
 
   it('does not honour an ignore without notes', () => {

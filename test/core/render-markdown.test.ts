@@ -13,6 +13,7 @@ function issueFinding(vulnerabilityId: string, extra: Partial<IssueFinding> = {}
     fixedVersion: '3.0.15-1~deb12u2',
     title: `${vulnerabilityId} title`,
     url: `https://avd.aquasec.com/nvd/${vulnerabilityId.toLowerCase()}`,
+    triage: [{ release: 'v2.9.0', state: 'triaged', notes: '', ignored: false }],
     ...extra,
   };
 }
@@ -58,7 +59,7 @@ describe('renderIssueBody', () => {
     assert.match(body, /Projects: fleet:0\.9\.600, rancher/);
     const rows = tableRows(body);
     assert.equal(rows.length, 3);
-    for (const row of rows) assert.equal(unescapedPipes(row), 7, row);
+    for (const row of rows) assert.equal(unescapedPipes(row), 9, row);
     assert.ok(rows[0]!.includes('CVE-1') && rows[0]!.includes('CRITICAL'));
     assert.ok(rows[0]!.includes('[CVE-1 title](https://avd.aquasec.com/nvd/cve-1)'), rows[0]);
     assert.doesNotMatch(body, /more findings are not shown/);
@@ -78,7 +79,7 @@ describe('renderIssueBody', () => {
       }),
     );
     const [row] = tableRows(body);
-    assert.equal(unescapedPipes(row!), 7, `a raw | splits the row: ${row}`);
+    assert.equal(unescapedPipes(row!), 9, `a raw | splits the row: ${row}`);
     assert.ok(!body.includes('<script>'), 'no raw HTML');
     assert.ok(!/@someone|@admin|@team/.test(body), 'no live @mention');
     assert.ok(body.includes('@&#8203;someone'));
@@ -100,15 +101,15 @@ describe('renderIssueBody', () => {
     assert.ok(!body.includes('javascript:'), 'a javascript: URL is not rendered');
     assert.ok(!body.includes('data:text'), 'a data: URL is not rendered');
     const rows = tableRows(body);
-    assert.ok(rows.find((r) => r.includes('CVE-A'))!.endsWith('| script |'));
-    assert.ok(rows.find((r) => r.includes('CVE-C'))!.endsWith('| empty |'));
+    assert.ok(rows.find((r) => r.includes('CVE-A'))!.endsWith('| script | triaged |  |'));
+    assert.ok(rows.find((r) => r.includes('CVE-C'))!.endsWith('| empty | triaged |  |'));
     assert.ok(rows.find((r) => r.includes('CVE-D'))!.includes('[plain http](http://example.com/advisory)'));
   });
 
   it('keeps a URL from breaking the table or the link', () => {
     const body = renderIssueBody(issue([issueFinding('CVE-1', { url: 'https://example.com/a|b?q=(x) y&z=`c`' })]));
     const [row] = tableRows(body);
-    assert.equal(unescapedPipes(row!), 7, `the URL splits the row: ${row}`);
+    assert.equal(unescapedPipes(row!), 9, `the URL splits the row: ${row}`);
     const target = /\]\(([^)]*)\)/.exec(row!)?.[1];
     assert.ok(target, row);
     assert.ok(!/[\s()|`]/.test(target!), `link target ${target} has characters that end or break the link`);
@@ -117,7 +118,48 @@ describe('renderIssueBody', () => {
 
   it('uses the vulnerability id as link text when the title is missing', () => {
     const [row] = tableRows(renderIssueBody(issue([issueFinding('CVE-9', { title: '' })])));
-    assert.ok(row!.endsWith('| [CVE-9](https://avd.aquasec.com/nvd/cve-9) |'), row);
+    assert.ok(row!.endsWith('| [CVE-9](https://avd.aquasec.com/nvd/cve-9) | triaged |  |'), row);
+  });
+
+  it("shows what colleagues wrote: each CVE's state and notes, escaped, long notes cut with a link to the site", () => {
+    const long = `${'We checked the call graph: the vulnerable parser is never reached. '.repeat(5)}@alice | see #42`;
+    const body = renderIssueBody(
+      issue(
+        [
+          issueFinding('CVE-1', { triage: [{ release: 'v2.9.0', state: 'waiting', notes: 'fix in @rancher/fleet | 0.9.7 <b>soon</b>', ignored: false }] }),
+          issueFinding('CVE-2', { triage: [{ release: 'v2.9.0', state: 'triaged', notes: long, ignored: false }] }),
+        ],
+        { image: 'rancher/fleet:v0.9.6' },
+      ),
+      { imagePageUrl: (image) => `https://cves.example.org/image-${image.replace(/\W/g, '_')}.html` },
+    );
+    const [one, two] = tableRows(body);
+    assert.ok(one!.includes('| waiting | fix in @&#8203;rancher/fleet \\| 0.9.7 &lt;b&gt;soon&lt;/b&gt; |'), one);
+    assert.equal(unescapedPipes(one!), 9, 'notes cannot split the row');
+    assert.ok(!/@alice|@rancher|#42/.test(body), 'no live mention or issue reference from notes');
+    assert.match(two!, /never reached\.… \[\(all notes\)\]\(https:\/\/cves\.example\.org\/image-rancher_fleet_v0_9_6\.html\)/);
+    assert.ok(!two!.includes('alice') && two!.split('We checked').length - 1 < 5, 'the tail of long notes is cut');
+    const withoutSite = tableRows(renderIssueBody(issue([issueFinding('CVE-2', { triage: [{ release: 'v2.9.0', state: 'triaged', notes: long, ignored: false }] })])))[0]!;
+    assert.match(withoutSite, /… \(all notes in the release CSV\) \|$/);
+  });
+
+  it('says when a CVE is ignored in some of the image\'s releases but not all', () => {
+    const body = renderIssueBody(
+      issue(
+        [
+          issueFinding('CVE-1', {
+            triage: [
+              { release: 'v2.10.0', state: 'triaged', notes: '', ignored: false },
+              { release: 'v2.9.0', state: 'ignore', notes: 'not shipped in 2.9', ignored: true },
+            ],
+          }),
+          issueFinding('CVE-2'),
+        ],
+        { releases: ['v2.10.0', 'v2.9.0'] },
+      ),
+    );
+    assert.match(body, /; 1 ignored in some releases but not all \(see State\)\./);
+    assert.ok(tableRows(body)[0]!.includes('| triaged in v2.10.0; ignore in v2.9.0 | not shipped in 2.9 |'), tableRows(body)[0]);
   });
 
   it('stays within 65,536 characters with thousands of findings and says how many are not shown', () => {
