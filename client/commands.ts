@@ -1,4 +1,4 @@
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureEmbeddedCache } from '../cache/embedded-redis.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { readReleaseLists, ImageListNotFoundError } from '../activities/release-
 import { storeKeys } from '../activities/result-store.js';
 import { formatListProblems } from '../core/image-list.js';
 import { ConfigError } from '../worker/config.js';
-import { createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
+import { consoleLogger, createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from '../host/paths.js';
@@ -94,7 +94,7 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
   const env = loadEnvConfig();
   const input = await runInputFrom(flags, flags.concurrency ? { maxConcurrentScans: flags.concurrency } : {});
   // The progress bar is the interface here; the SDK's INFO lines would scroll it away.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: consoleLogger(env.LOG_LEVEL === 'DEBUG' || env.LOG_LEVEL === 'TRACE' ? env.LOG_LEVEL : 'WARN') });
   const { address, namespace, options } = connectConfig();
   await ensureServer(address);
   const trivy = await findTrivy({ install: true, log });

@@ -31,6 +31,7 @@ export class ProgressReporter {
   private phaseStarted = 0;
   private phaseStartDone = 0;
   private lastLine = 0;
+  private lastText = '';
   private last?: ProgressSnapshot;
 
   constructor(
@@ -50,6 +51,7 @@ export class ProgressReporter {
   }
 
   line(s: ProgressSnapshot): string {
+    if (s.total === 0 && s.done === 0) return `${s.phase}…`;
     const extra = [s.failed ? `${s.failed} failed` : '', s.inFlight ? `${s.inFlight} in flight` : ''].filter(Boolean).join(', ');
     return `${s.phase}: ${s.done}/${s.total} ${s.unit}${extra ? ` (${extra})` : ''}, ETA ${this.eta(s)}`;
   }
@@ -75,14 +77,18 @@ export class ProgressReporter {
       this.bar.update(s.done, payload);
       return;
     }
-    if (changed || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) {
-      this.lastLine = this.now();
-      this.stream.write(`${new Date(this.now()).toISOString().slice(11, 19)} ${this.line(s)}\n`);
-    }
+    if (changed || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) this.print(s);
   }
 
+  private print(s: ProgressSnapshot): void {
+    this.lastLine = this.now();
+    this.lastText = this.line(s);
+    this.stream.write(`${new Date(this.now()).toISOString().slice(11, 19)} ${this.lastText}\n`);
+  }
+
+  /** Ends the bar, or prints where the run ended unless that was the last line printed. */
   stop(): void {
     if (this.bar) this.bar.stop();
-    else if (this.last && this.lastLine && this.now() - this.lastLine > 0) this.stream.write(`${new Date(this.now()).toISOString().slice(11, 19)} ${this.line(this.last)}\n`);
+    else if (this.last && this.line(this.last) !== this.lastText) this.print(this.last);
   }
 }

@@ -53,6 +53,18 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
   };
 }
 
+/**
+ * For a person at a terminal (`run`): one line an entry, `[WARN] message`; the entry's fields
+ * (task tokens, ids, stacks) only at DEBUG and below, where they are what is asked for.
+ */
+export function consoleLogger(level: LogLevel): DefaultLogger {
+  const detailed = level === 'DEBUG' || level === 'TRACE';
+  return new DefaultLogger(level, (entry: LogEntry) => {
+    const meta = detailed && entry.meta ? ` ${JSON.stringify(entry.meta, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v))}` : '';
+    process.stderr.write(`[${entry.level}] ${entry.message}${meta}\n`);
+  });
+}
+
 /** One JSON object per line: what log collectors in a deployment expect. */
 export function jsonLogger(level: LogLevel): DefaultLogger {
   return new DefaultLogger(level, (entry: LogEntry) => {
