@@ -12,15 +12,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities/index.js';
 import { startRun } from '../../client/scan.js';
 import { trivyVersion } from '../../client/trivy-cli.js';
 import { parseReportCsv } from '../../core/render/csv.js';
 import type { IssuePlan } from '../../core/issue-plan.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { Harness } from '../helpers/harness.js';
-import { capturedLogs, createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
+import { capturedLogs, createTestEnvironment, testWorker, workflowBundle } from '../helpers/temporal.js';
 import { copySampleCache, EXPECTED_FINDINGS, locateSample, SAMPLE_IMAGES, startSampleRegistry, type SampleRegistry } from './offline-sample.js';
 
 const sample = await locateSample();
@@ -52,14 +50,7 @@ describe('a run with the real Trivy, images and vulnerability DB built here', { 
 
     const started = Date.now();
     const taskQueue = `e2e-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.client.options.namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities(deps),
-      maxConcurrentActivityTaskExecutions: 8,
-    });
+    const worker = await testWorker(env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: 8 });
     const { summary, childHistory } = await worker.runUntil(async () => {
       const handle = await startRun(env.client, { releases: [{ name: 'e2e', images: list }] }, { taskQueue });
       const summary = await handle.result();

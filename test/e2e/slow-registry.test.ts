@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { runTrivy } from '../../activities/trivy.js';
 import { findRedisServer, startCacheServer, type CacheServer } from '../../cache/embedded-redis.js';
@@ -23,7 +22,7 @@ import type { RunSummary } from '../../core/run.js';
 import { freePort } from '../../host/ports.js';
 import { startSlowRegistry, overlap, type SlowRegistry } from '../fakes/slow-registry.js';
 import { Harness, tempDir } from '../helpers/harness.js';
-import { createTestEnvironment, workflowBundle } from '../helpers/temporal.js';
+import { createTestEnvironment, testWorker, workflowBundle } from '../helpers/temporal.js';
 import { applicationFailure, assign, record, run } from '../activities/support.js';
 import { copySampleCache, EXPECTED_FINDINGS, locateSample, SAMPLE_IMAGES, SHARED_BASE_IMAGES, startSampleRegistry, type SampleRegistry } from './offline-sample.js';
 
@@ -74,14 +73,7 @@ describe('the real Trivy behind a slow registry, with the shared layer cache', {
     const deps = h.deps({ bin: trivy, cacheDir, cacheBackend, timeoutSeconds: 120 });
     const list = await h.writeList('images.txt', images());
     const taskQueue = `slow-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.client.options.namespace,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities(deps),
-      maxConcurrentActivityTaskExecutions: WINDOW + 4,
-    });
+    const worker = await testWorker(env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: WINDOW + 4 });
     slow.reset();
     const started = Date.now();
     const summary = await worker.runUntil(async () => {

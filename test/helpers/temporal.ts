@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, DefaultLogger, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { EAGER_ACTIVITIES } from '../../client/dev-server.js';
 import { findTemporalCli } from '../../client/temporal-cli.js';
 import { paths } from '../../host/paths.js';
@@ -80,4 +81,16 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: paths.workflows, logger: new DefaultLogger('ERROR') });
   return bundle;
+}
+
+/** A worker in this process on the test server, running the product's activities over `deps`. */
+export async function testWorker(env: TestWorkflowEnvironment, deps: ActivityDeps, taskQueue: string, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.client.options.namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(deps),
+    ...extra,
+  });
 }
