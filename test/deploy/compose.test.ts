@@ -63,6 +63,14 @@ describe('docker-compose.yml (parsed; no Docker engine runs here)', () => {
     assert.equal(env.GITHUB_TOKEN_FILE, '/run/secrets/github_token');
     assert.deepEqual(worker.secrets?.map((s) => (typeof s === 'string' ? s : s.source)), ['github_token', 'scan_cache_password']);
     assert.ok('github_token' in compose.secrets);
+    // Copied in as the worker's own file: a bind-mounted one keeps the host's mode, and the
+    // worker refuses a token file that every user can read (readGitHubToken).
+    for (const name of ['github_token', 'scan_cache_password']) {
+      assert.equal((compose.secrets[name] as { environment?: string }).environment !== undefined, true, `${name} comes from the environment`);
+      const mount = worker.secrets!.find((s) => typeof s !== 'string' && s.source === name) as { uid?: string; mode?: number } | undefined;
+      assert.equal(mount?.uid, '1000', `${name} belongs to the image's node user`);
+      assert.equal(mount?.mode, 0o400, `${name} is readable by its owner only`);
+    }
   });
 
   it('shares one scan cache between the workers: Redis with persistence and a password, as the embedded default runs it', () => {
