@@ -9,6 +9,7 @@ COPY tsconfig.json ./
 COPY core core
 COPY host host
 COPY cache cache
+COPY cluster cluster
 COPY workflows workflows
 COPY activities activities
 COPY worker worker

@@ -70,9 +70,12 @@ export function createScanImage(deps: ActivityDeps) {
     if (stored && stored.outcome !== 'failed') return summarize(stored, resultKey);
 
     ctx.heartbeat({ image: record.image });
-    // Before Trivy runs: with the cache down it would download every layer, then fail to store them.
-    await requireCacheService(deps.trivy.cacheBackend);
-    const databaseDir = deps.trivy.server ? deps.trivy.cacheDir : await runDatabase(deps.trivy.cacheDir, input.runKey);
+    let databaseDir = deps.trivy.cacheDir;
+    if (!deps.trivy.server) {
+      // Before Trivy runs: with the cache down it would download every layer, then fail to store them.
+      await requireCacheService(deps.trivy.cacheBackend);
+      databaseDir = await runDatabase(deps.trivy.cacheDir, input.runKey);
+    }
     const dir = await scratchDir();
     // Again each time: a temp cleaner may have removed it while the worker ran for weeks.
     await mkdir(dir, { recursive: true });

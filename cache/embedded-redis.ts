@@ -25,6 +25,8 @@ export interface CacheServerOptions {
   server: string;
   dir: string;
   port: number;
+  /** Its password; else the one kept in `dir`, made at the first start. */
+  password?: string;
   maxMemory?: string;
   /** Keep running after this process exits (the embedded default, like the dev server). */
   detached?: boolean;
@@ -77,8 +79,9 @@ function cachePassword(dir: string): string {
   return password;
 }
 
-export function cacheUrl(dir: string, port: number): string {
-  return `redis://:${cachePassword(dir)}@127.0.0.1:${port}`;
+/** The URL of a cache this project runs on loopback; never log it unmasked. */
+export function localCacheUrl(password: string, port: number): string {
+  return `redis://:${password}@127.0.0.1:${port}`;
 }
 
 /** redis.conf for the cache: loopback only, a password, persistence on, a memory bound. */
@@ -105,7 +108,7 @@ export function cacheServerConfig(options: { dir: string; port: number; password
 /** Starts redis-server on loopback with its data in `dir` and returns once it answers. */
 export async function startCacheServer(options: CacheServerOptions): Promise<CacheServer> {
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  const password = cachePassword(options.dir);
+  const password = options.password ?? cachePassword(options.dir);
   const configFile = join(options.dir, 'redis.conf');
   // The password lives in the file (0600), not on the command line where `ps` shows it.
   writeFileSync(configFile, cacheServerConfig({ ...options, password }), { mode: 0o600 });
@@ -113,7 +116,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
   const log = openSync(logFile, 'a');
   const child: ChildProcess = spawn(options.server, [configFile], { stdio: ['ignore', log, log], detached: options.detached ?? false });
   if (options.detached) child.unref();
-  const url = `redis://:${password}@127.0.0.1:${options.port}`;
+  const url = localCacheUrl(password, options.port);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -149,7 +152,7 @@ export async function startCacheServer(options: CacheServerOptions): Promise<Cac
  */
 export async function ensureEmbeddedCache(options: { install: boolean; log?: (line: string) => void }): Promise<string> {
   mkdirSync(EMBEDDED_CACHE.dir, { recursive: true, mode: 0o700 });
-  const url = cacheUrl(EMBEDDED_CACHE.dir, EMBEDDED_CACHE.port);
+  const url = localCacheUrl(cachePassword(EMBEDDED_CACHE.dir), EMBEDDED_CACHE.port);
   try {
     await checkCacheService(url, 1000);
     return url;

@@ -19,7 +19,7 @@ import {
   updateSchedule,
   type WeeklySchedule,
 } from './schedule.js';
-import { findTemporalCli, TemporalCliUnavailableError } from './temporal-cli.js';
+import { findTemporalCli } from './temporal-cli.js';
 import { TrivyCliUnavailableError } from './trivy-cli.js';
 import { GoBinaryUnavailableError } from '../host/go-install.js';
 
@@ -45,7 +45,7 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
     try {
       process.exitCode = (await fn(...args)) ?? EXIT_OK;
     } catch (error) {
-      if (error instanceof ConfigError || error instanceof TemporalCliUnavailableError || error instanceof TrivyCliUnavailableError || error instanceof CacheServiceError || error instanceof GoBinaryUnavailableError) {
+      if (error instanceof ConfigError || error instanceof TrivyCliUnavailableError || error instanceof CacheServiceError || error instanceof GoBinaryUnavailableError) {
         console.error(`image-scanning: ${error.message}`);
         process.exitCode = EXIT_USAGE;
         return;

@@ -43,6 +43,8 @@ export async function ensureServer(address: string): Promise<void> {
  * when it does not answer. Never falls back to scanning without a cache.
  */
 export async function scanCache(env: EnvConfig, logLine: (line: string) => void = log): Promise<string> {
+  // With a Trivy server the server holds the cache; the worker needs none.
+  if (env.TRIVY_SERVER) return 'memory';
   const configured = configuredCacheBackend(env);
   if (configured === undefined) return ensureEmbeddedCache({ install: true, log: logLine });
   if (configured.startsWith('redis://')) await checkCacheService(configured);

@@ -19,6 +19,7 @@ export const CLUSTER_BINARIES = {
     bin: 'server',
     envVar: 'TEMPORAL_SERVER_BIN',
     go: '1.24',
+    buildCommand: 'npm run cluster-binaries',
   },
   sqlTool: {
     what: 'the Temporal SQL tool',
@@ -27,6 +28,7 @@ export const CLUSTER_BINARIES = {
     bin: 'sql',
     envVar: 'TEMPORAL_SQL_TOOL',
     go: '1.24',
+    buildCommand: 'npm run cluster-binaries',
   },
   uiServer: {
     what: 'the Temporal UI server',
@@ -35,6 +37,7 @@ export const CLUSTER_BINARIES = {
     bin: 'server',
     envVar: 'TEMPORAL_UI_SERVER_BIN',
     go: '1.24',
+    buildCommand: 'npm run cluster-binaries',
   },
 } satisfies Record<string, GoBinary>;
 

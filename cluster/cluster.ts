@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { findRedisServer, startCacheServer } from '../cache/embedded-redis.js';
+import { findRedisServer, localCacheUrl, startCacheServer } from '../cache/embedded-redis.js';
 import { checkCacheService } from '../cache/redis-protocol.js';
 import { PROJECT_ROOT } from '../host/paths.js';
 import { ensureNamespace, ensureSearchAttributes, serverAnswers } from '../host/temporal-server.js';
 import { findClusterBinaries, type ClusterBinaries } from './binaries.js';
 import { ensureRole, initPostgres, postgresRunning, startPostgres, stopPostgres, type PostgresInstance } from './postgres.js';
 import { alive, logTail, pidOf, startDetached, stopProcess } from './processes.js';
-import { cacheUrl, clusterDir, DYNAMIC_CONFIG, layout, loadState, ports, processOf, SERVER_CONFIG_DIR, STORE_DATABASE, storeUrl, type ClusterState } from './state.js';
+import { cacheAddress, clusterDir, DYNAMIC_CONFIG, layout, loadState, ports, processOf, SERVER_CONFIG_DIR, STORE_DATABASE, storeUrl, type ClusterState } from './state.js';
 
 /**
  * `image-scanning cluster up|down|status|env`: the deployment of docker-compose.yml as plain
@@ -69,7 +69,7 @@ export function workerEnvironment(dir: string, state: ClusterState, i: number, t
     IMAGE_SCANNING_METRICS_ADDRESS: `127.0.0.1:${ports(state).workerMetrics(i)}`,
     TRIVY_BIN: trivy,
     TRIVY_CACHE_DIR: l.trivyCache,
-    TRIVY_CACHE_BACKEND: cacheUrl(state),
+    TRIVY_CACHE_BACKEND: cacheAddress(state),
     TRIVY_CACHE_PASSWORD_FILE: join(l.secrets, 'cache-password'),
     TRIVY_TIMEOUT: process.env.TRIVY_TIMEOUT ?? '900',
     MAX_CONCURRENT_ACTIVITIES: process.env.MAX_CONCURRENT_ACTIVITIES ?? '8',
@@ -162,11 +162,8 @@ export async function clusterUp(options: UpOptions): Promise<ClusterState> {
 
   // The scan cache.
   const cache = processOf(dir, 'scan-cache');
-  const cacheWithPassword = `redis://:${state.passwords.cache}@127.0.0.1:${p.cache}`;
-  if (!(await checkCacheService(cacheWithPassword, 500).then(() => true, () => false))) {
-    mkdirSync(l.cache, { recursive: true, mode: 0o700 });
-    writeFileSync(join(l.cache, 'password'), `${state.passwords.cache}\n`, { mode: 0o600 });
-    const started = await startCacheServer({ server: await findRedisServer({ install: true, log: options.log }), dir: l.cache, port: p.cache, detached: true });
+  if (!(await checkCacheService(localCacheUrl(state.passwords.cache, p.cache), 500).then(() => true, () => false))) {
+    const started = await startCacheServer({ server: await findRedisServer({ install: true, log: options.log }), dir: l.cache, port: p.cache, password: state.passwords.cache, detached: true });
     writeFileSync(cache.pidFile, `${started.pid}\n`);
   }
 
@@ -201,7 +198,7 @@ export async function clusterStatus(): Promise<ComponentStatus[]> {
   const out: ComponentStatus[] = [{ name: 'postgresql', running: await postgresRunning(pg), address: `127.0.0.1:${p.postgres}` }];
   out.push({ name: 'temporal-server', running: await serverAnswers(`127.0.0.1:${p.frontend}`, 1000), pid: pidOf(processOf(dir, 'temporal-server')), address: `127.0.0.1:${p.frontend}` });
   out.push({ name: 'temporal-ui', running: await fetch(`http://127.0.0.1:${p.ui}/`).then((r) => r.ok, () => false), pid: pidOf(processOf(dir, 'temporal-ui')), address: `http://127.0.0.1:${p.ui}` });
-  out.push({ name: 'scan-cache', running: await checkCacheService(`redis://:${state.passwords.cache}@127.0.0.1:${p.cache}`, 500).then(() => true, () => false), pid: pidOf(processOf(dir, 'scan-cache')), address: `127.0.0.1:${p.cache}` });
+  out.push({ name: 'scan-cache', running: await checkCacheService(localCacheUrl(state.passwords.cache, p.cache), 500).then(() => true, () => false), pid: pidOf(processOf(dir, 'scan-cache')), address: `127.0.0.1:${p.cache}` });
   for (let i = 1; i <= state.workers; i++) {
     const pid = pidOf(processOf(dir, `worker-${i}`));
     out.push({ name: `worker-${i}`, running: alive(pid), pid, address: `http://127.0.0.1:${p.workerMetrics(i)}/metrics` });
@@ -213,8 +210,11 @@ export async function clusterStatus(): Promise<ComponentStatus[]> {
 export async function clusterDown(log: (line: string) => void): Promise<void> {
   const dir = clusterDir();
   const state = loadState(dir);
-  for (let i = 1; i <= Math.max(state.workers, 16); i++) {
-    if (await stopProcess(processOf(dir, `worker-${i}`), 30_000)) log(`worker ${i} stopped`);
+  // Every worker with a pid file, also those of an earlier `up --workers` with more of them.
+  const run = join(dir, 'run');
+  const workers = existsSync(run) ? readdirSync(run, { withFileTypes: true }).filter((e) => /^worker-\d+\.pid$/.test(e.name)) : [];
+  for (const name of workers.map((e) => e.name.replace(/\.pid$/, ''))) {
+    if (await stopProcess(processOf(dir, name), 30_000)) log(`${name} stopped`);
   }
   for (const name of ['temporal-ui', 'temporal-server', 'scan-cache']) {
     if (await stopProcess(processOf(dir, name))) log(`${name} stopped`);

@@ -42,11 +42,15 @@ async function runPg(name: string, args: string[], env: NodeJS.ProcessEnv = {}):
   }
 }
 
+let postgresIds: { uid: number; gid: number } | undefined;
+
 function postgresUser(): { uid: number; gid: number } {
+  if (postgresIds) return postgresIds;
   const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
   if (uid.status !== 0 || gid.status !== 0) throw new PostgresError('running as root needs a `postgres` user to run PostgreSQL as (initdb refuses root)');
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  postgresIds = { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  return postgresIds;
 }
 
 /** Makes a folder the postgres user owns (when root), so initdb and the server may write it. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { paths, PROJECT_ROOT } from '../host/paths.js';
+import { localCacheUrl } from '../cache/embedded-redis.js';
 import type { ManagedProcess } from './processes.js';
 
 /**
@@ -84,7 +85,7 @@ export function storeUrl(state: ClusterState): string {
 }
 
 /** The cache's URL without the password, which workers read from their secret file (as in compose). */
-export function cacheUrl(state: ClusterState): string {
+export function cacheAddress(state: ClusterState): string {
   return `redis://127.0.0.1:${ports(state).cache}`;
 }
 
@@ -97,7 +98,7 @@ export function exportLines(state: ClusterState): string {
     ['TEMPORAL_NAMESPACE', 'default'],
     ['TEMPORAL_UI_URL', `http://127.0.0.1:${p.ui}`],
     ['IMAGE_SCANNING_STORE', storeUrl(state)],
-    ['TRIVY_CACHE_BACKEND', `redis://:${state.passwords.cache}@127.0.0.1:${p.cache}`],
+    ['TRIVY_CACHE_BACKEND', localCacheUrl(state.passwords.cache, p.cache)],
   ];
   return vars.map(([k, v]) => `export ${k}=${quote(v)}`).join('\n');
 }

@@ -1,7 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { isExecutable } from './executables.js';
+import { isExecutable, onPath } from './executables.js';
 
 export class GoBinaryUnavailableError extends Error {
   override name = 'GoBinaryUnavailableError';
@@ -20,6 +20,10 @@ export interface GoBinary {
   envVar: string;
   /** The Go the module's go.mod asks for. */
   go: string;
+  /** The project's command that builds it, named when it is missing. */
+  buildCommand: string;
+  /** A name to look up on PATH after the environment variable (an installed `temporal`). */
+  onPath?: string;
 }
 
 export function builtPath(binary: GoBinary): string {
@@ -27,7 +31,8 @@ export function builtPath(binary: GoBinary): string {
 }
 
 /**
- * Finds one of the Go-built binaries: its environment variable, then the project's build, else
+ * Finds one of the Go-built binaries: its environment variable, then PATH (when it has a name
+ * there), then the project's build, else
  * (with `install`) `go install` into its own folder. Go's build cache makes a rebuild after the
  * folder is wiped take seconds; a cold build several minutes.
  */
@@ -37,10 +42,12 @@ export async function findGoBinary(binary: GoBinary, options: { install: boolean
     if (await isExecutable(fromEnv)) return fromEnv;
     throw new GoBinaryUnavailableError(`${binary.envVar} is set to ${fromEnv}, which is not an executable file`);
   }
+  const installed = binary.onPath ? await onPath(binary.onPath) : undefined;
+  if (installed) return installed;
   const built = builtPath(binary);
   if (await isExecutable(built)) return built;
   const hint = `or build it yourself (\`go install ${binary.module}\`) and set ${binary.envVar}`;
-  if (!options.install) throw new GoBinaryUnavailableError(`${binary.what} is not built: run \`image-scanning cluster build\`, ${hint}`);
+  if (!options.install) throw new GoBinaryUnavailableError(`${binary.what} is not built: run \`${binary.buildCommand}\`, ${hint}`);
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (go.error || go.status !== 0) throw new GoBinaryUnavailableError(`${binary.what} is not built and Go is not available: install Go ${binary.go} or newer, ${hint}`);
   options.log?.(`building ${binary.what} (${binary.module}) into ${binary.dir}; several minutes the first time`);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findRedisServer, startCacheServer } from '../../cache/embedded-redis.js';
@@ -46,6 +47,24 @@ describe('the embedded scan cache (redis-server)', { skip }, () => {
     t.after(() => second.stop());
     assert.equal(second.url, first.url, 'the same password after a restart');
     assert.deepEqual(await redisCommands(parseRedisUrl(second.url), [['GET', 'fanal::blob::sha256:1']]), ['{"SchemaVersion":2}']);
+  });
+});
+
+describe('the cache health check', () => {
+  it('gives up on a cache that takes the connection but never answers, within its timeout, naming the cache', async (t) => {
+    // A Redis stuck behind a full disk or a SIGSTOP: it accepts, then says nothing.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const started = Date.now();
+    await assert.rejects(checkCacheService(`redis://:pw@127.0.0.1:${port}`, 800), (e: Error) => e instanceof CacheServiceError && /redis:\/\/\*\*\*\*@127\.0\.0\.1:\d+ does not answer \(no answer within 800 ms\)/.test(e.message));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 700 && waited < 3000, `waited ${waited} ms`);
   });
 });
 
