@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { findClusterBinaries } from '../cluster/binaries.js';
 import { clusterDown, clusterStatus, clusterUp } from '../cluster/cluster.js';
-import { clusterDir, exportLines, loadState } from '../cluster/state.js';
+import { clusterDir, exportLines, loadState, MAX_FRONTEND_PORT } from '../cluster/state.js';
 import { CacheServiceError, checkCacheService, maskCacheUrl } from '../cache/redis-protocol.js';
 import { configuredCacheBackend, loadEnvConfig, runInputFrom, type EnvConfig, type ReleaseFlags } from '../worker/config.js';
 import { readReleaseLists, ImageListNotFoundError } from '../activities/release-lists.js';
@@ -63,6 +63,9 @@ export async function clusterCommand(verb: 'build' | 'up' | 'down' | 'status' | 
   }
   if (verb !== 'up' && !existsSync(join(clusterDir(), 'state.json'))) throw new ConfigError(`no cluster in ${clusterDir()}: run \`image-scanning cluster up\` first`);
   if (verb === 'up') {
+    if (options.port !== undefined && options.port > MAX_FRONTEND_PORT) {
+      throw new ConfigError(`--port ${options.port}: the Temporal server keeps its membership ports (the port + 100 to 103) in a PostgreSQL smallint; give a port up to ${MAX_FRONTEND_PORT}`);
+    }
     const trivy = await findTrivy({ install: true, log });
     await clusterUp({ workers: options.workers, frontendPort: options.port, trivy, log });
     console.log(exportLines(loadState(clusterDir())));

@@ -37,6 +37,13 @@ export function ports(state: Pick<ClusterState, 'frontendPort'>) {
   };
 }
 
+/**
+ * The highest frontend port a cluster can have: the server records each service's membership
+ * port (frontend + 100..103) in cluster_membership.rpc_port, a PostgreSQL smallint, and exits
+ * at start for one above 32767.
+ */
+export const MAX_FRONTEND_PORT = 32767 - 103;
+
 const secret = () => randomBytes(18).toString('hex');
 
 export function loadState(dir: string, defaults: { frontendPort?: number; workers?: number } = {}): ClusterState {

@@ -21,7 +21,7 @@ import { findRedisServer } from '../../cache/embedded-redis.js';
 import { findClusterBinaries } from '../../cluster/binaries.js';
 import { startPostgres, stopPostgres } from '../../cluster/postgres.js';
 import { alive, pidOf } from '../../cluster/processes.js';
-import { layout, loadState, ports, processOf, storeUrl } from '../../cluster/state.js';
+import { layout, loadState, MAX_FRONTEND_PORT, ports, processOf, storeUrl } from '../../cluster/state.js';
 import { startRun } from '../../client/scan.js';
 import { parseImageRef } from '../../core/image-ref.js';
 import { parseReportCsv } from '../../core/render/csv.js';
@@ -57,7 +57,7 @@ function portFree(port: number): Promise<boolean> {
 /** A frontend port whose fixed offsets (cluster/state.ts) are all free. */
 async function clusterPort(): Promise<number> {
   for (;;) {
-    const f = 20_000 + Math.floor(Math.random() * 20_000);
+    const f = 20_000 + Math.floor(Math.random() * (MAX_FRONTEND_PORT - 20_000));
     const offsets = [0, 1, 2, 3, 10, 100, 101, 102, 103, 200, 300, 301, 401, 402, 403, 1000];
     if ((await Promise.all(offsets.map((o) => portFree(f + o)))).every(Boolean)) return f;
   }

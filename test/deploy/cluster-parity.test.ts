@@ -2,13 +2,18 @@
 // Docker here, so this keeps the two in step: the same server, UI and tool versions, the same
 // dynamic config, the same environment for the workers, the same cache settings.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { TEMPORAL_SERVER_VERSION, UI_SERVER_VERSION } from '../../cluster/binaries.js';
 import { workerEnvironment } from '../../cluster/cluster.js';
-import { DYNAMIC_CONFIG, SERVER_CONFIG_DIR, type ClusterState } from '../../cluster/state.js';
+import { DYNAMIC_CONFIG, MAX_FRONTEND_PORT, SERVER_CONFIG_DIR, type ClusterState } from '../../cluster/state.js';
+import { tempDir } from '../helpers/harness.js';
+import { CLI } from '../helpers/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as {
@@ -16,6 +21,15 @@ const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8')) as {
 };
 const s = compose.services;
 const state: ClusterState = { frontendPort: 17233, workers: 3, passwords: { postgres: 'a', temporal: 'b', store: 'c', cache: 'd' } };
+
+describe('`cluster up --port`', () => {
+  it('refuses a port whose membership ports do not fit the server\'s smallint column, before starting anything', async () => {
+    const dir = await tempDir('image-scanning-cluster-port-');
+    const up = promisify(execFile)(process.execPath, [CLI, 'cluster', 'up', '--port', String(MAX_FRONTEND_PORT + 1)], { env: { ...process.env, IMAGE_SCANNING_CLUSTER_DIR: join(dir, 'c') } });
+    await assert.rejects(up, (e: { code?: number; stderr?: string }) => e.code === 2 && /give a port up to 32664/.test(e.stderr ?? ''));
+    assert.ok(!existsSync(join(dir, 'c')), 'nothing was created');
+  });
+});
 
 describe('docker-compose.yml and `cluster up` in step', () => {
   it('run the same Temporal server, admin tools and UI server versions', () => {
