@@ -15,9 +15,11 @@ import {
 } from '../core/render/html.js';
 import { renderReportCsv } from '../core/render/csv.js';
 import { compareReleaseNames } from '../core/release-order.js';
+import type { ReleaseHistory } from '../core/history.js';
 import { summarizeReport, type ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
+import { readReleaseHistories } from './report-history.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
@@ -27,6 +29,8 @@ export interface PublishSiteOptions {
   issueLinks?: Record<string, string>;
   /** When every release was scanned; otherwise each release's summary file tells. */
   scannedAt?: string;
+  /** Release → its history from the report store, for the trend charts. */
+  histories?: ReadonlyMap<string, ReleaseHistory>;
 }
 
 export interface PublishedSite {
@@ -102,7 +106,7 @@ export async function publishSiteFromReports(reportsDir: string, reports: Releas
     const files = await publishReleaseFiles(reportsDir, site, report);
     written.add(files.csvFile);
     if (files.openVexFile) written.add(files.openVexFile);
-    const entry: SiteRelease = { summary: summarizeReport(report), ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, report.release)) };
+    const entry: SiteRelease = { summary: summarizeReport(report), ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, report.release)), history: options.histories?.get(report.release) };
     await write(releasePageName(report.release), renderReleasePage(report, entry, pageOptions));
     entries.push(entry);
   }
@@ -152,7 +156,8 @@ export function createPublishSite(deps: ActivityDeps) {
     const scanned = new Set(current.map((r) => r.release));
     const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))];
     const issueLinks = await readIssueLinks(deps.reportsDir);
-    const published = await publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks });
+    const histories = await readReleaseHistories(deps, reports.map((r) => r.release), Context.current().log);
+    const published = await publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks, histories });
     if (deps.sitePublisher) {
       // The local site stays as written; the target gets the same files in one commit (none when unchanged).
       const result = await deps.sitePublisher(reportPaths.site(deps.reportsDir), `Publish the CVE site (run ${input.runKey})`);

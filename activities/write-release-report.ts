@@ -1,6 +1,8 @@
+import { Context } from '@temporalio/activity';
 import type { ReleaseReportResult } from '../core/run.js';
 import type { ActivityDeps } from './deps.js';
 import { composeReleaseReport, loadReleaseScans, writeReportOutputs } from './release-report.js';
+import { recordReleaseHistory } from './report-history.js';
 import { LocalReportStore } from './report-store.js';
 import { storeKeys, withinRun } from './result-store.js';
 
@@ -19,6 +21,7 @@ export function createWriteReleaseReport(deps: ActivityDeps) {
     await deps.store.writeJson(storeKeys.report(input.runKey, input.release), composed.report);
     await deps.store.writeJson(storeKeys.latestReport(input.release), composed.report);
     const { csvPath, summaryPath } = await writeReportOutputs(deps.reportsDir, composed, now);
+    await recordReleaseHistory(deps, input.runKey, composed.summary, now, Context.current().log);
     const s = composed.summary;
     return {
       release: input.release,

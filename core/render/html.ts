@@ -1,7 +1,9 @@
 import { SEVERITIES, countBySeverity } from '../finding.js';
+import type { ReleaseHistory } from '../history.js';
 import type { FailedImage, ReleaseReport, ReleaseReportSummary, TriagedFinding } from '../triage.js';
 import { safeHttpUrl } from './markdown.js';
 import { renderSeverityChart } from './site-chart.js';
+import { TREND_CHART_STYLE, renderIndexTrends, renderReleaseTrends } from './trend-chart.js';
 import {
   badge,
   escapeHtml,
@@ -111,7 +113,7 @@ svg.chart{max-width:100%;height:auto;font:12px system-ui,sans-serif}
 svg.chart .total,svg.chart .label{fill:var(--fg)}
 .bar-CRITICAL{fill:var(--CRITICAL)}.bar-HIGH{fill:var(--HIGH)}.bar-MEDIUM{fill:var(--MEDIUM)}.bar-LOW{fill:var(--LOW)}.bar-UNKNOWN{fill:var(--UNKNOWN)}
 footer{margin-top:2rem;color:var(--muted);font-size:.85rem}
-`;
+` + TREND_CHART_STYLE;
 
 const page = (parts: Parameters<typeof renderPage>[1]) => renderPage(STYLE, parts);
 
@@ -129,6 +131,8 @@ export interface SiteRelease {
   csvFile: string;
   openVexFile?: string;
   scannedAt?: string;
+  /** The release's weekly history, for its trend charts. */
+  history?: ReleaseHistory;
 }
 
 export interface SiteOptions {
@@ -178,6 +182,7 @@ export function renderIndexPage(releases: SiteRelease[], options: SiteOptions): 
 <h1>CVE inventory</h1>
 <p class="meta">${formatCount(releases.length)} release${releases.length === 1 ? '' : 's'}. New and fixed count changes since the previous run of each release.</p>
 ${chart}
+${renderIndexTrends(releases, releasePageName)}
 <table id="releases"><thead><tr>${header.map((h) => `<th${numeric(h) ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${releases.map(indexRow).join('\n')}
@@ -229,6 +234,7 @@ export function renderReleasePage(report: ReleaseReport, entry: SiteRelease, opt
 ${severityCounts(s.bySeverity)}
 ${releaseSummary(report, s)}
 ${scanGapsHtml(report)}
+${renderReleaseTrends(entry.history)}
 <h2 id="findings-title">Findings</h2>
 ${findingsTableHtml(data)}
 ${footer(options.generatedAt)}`,
