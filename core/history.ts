@@ -19,7 +19,7 @@ export interface HistoryEntry {
   runKey: string;
   /** UTC date of the run's report (YYYY-MM-DD). */
   date: string;
-  /** When the entry was first written (ISO time). */
+  /** When the entry was written (ISO time). */
   at: string;
   findings: number;
   bySeverity: SeverityCounts;
@@ -92,14 +92,13 @@ export function trimHistory(entries: HistoryEntry[], limits: HistoryLimits = DEF
 
 /**
  * Adds a run's entry. The same run written again (a retried activity, a
- * conflict's re-merge) replaces its entry's counts and keeps the date it was
- * first written, so a retry past midnight does not move the run to another day.
+ * conflict's re-merge) keeps the entry first written: a retry merges against
+ * the CSV its first attempt wrote, so its own new and fixed would read 0.
  */
 export function appendHistoryEntry(history: ReleaseHistory | undefined, release: string, entry: HistoryEntry, limits: HistoryLimits = DEFAULT_LIMITS): ReleaseHistory {
   const entries = history?.entries ?? [];
-  const earlier = entries.find((e) => e.runKey === entry.runKey);
-  const merged = earlier ? { ...entry, date: earlier.date, at: earlier.at } : entry;
-  return { schema: HISTORY_SCHEMA, release, entries: trimHistory([...entries.filter((e) => e.runKey !== entry.runKey), merged], limits) };
+  const known = entries.some((e) => e.runKey === entry.runKey);
+  return { schema: HISTORY_SCHEMA, release, entries: trimHistory(known ? entries : [...entries, entry], limits) };
 }
 
 /** One entry per line: the weekly commit of the file diffs by one line or two. */

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type Activities } from '../../activities/index.js';
 import { storeKeys } from '../../activities/result-store.js';
 import { parseReportCsv, REPORT_COLUMNS } from '../../core/render/csv.js';
+import { parseReleaseHistory } from '../../core/history.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import type { Harness } from '../helpers/harness.js';
 import { applicationFailure, fixture, run, workspace } from './support.js';
@@ -138,5 +139,32 @@ describe('writeReleaseReport', () => {
     const rows = parseReportCsv(firstCsv, first.csvPath);
     assert.equal(rows.length, 5);
     assert.ok(rows.every((r) => r.image === FLEET && r.state === 'triaged'));
+  });
+
+  it('appends the run to the release history beside the CSV, once however often the activity runs', async (t) => {
+    const h = await workspace(t);
+    const activities = await scanRelease(h);
+    await run(activities.writeReleaseReport, { runKey: RUN, release: RELEASE });
+    await run(activities.writeReleaseReport, { runKey: RUN, release: RELEASE });
+    const path = join(h.reportsDir, `cves-${RELEASE}.history.json`);
+    const { history, dropped } = parseReleaseHistory(await readFile(path, 'utf8'), path);
+    assert.deepEqual(dropped, []);
+    assert.equal(history.release, RELEASE);
+    assert.equal(history.entries.length, 1, 'a retried activity adds no second entry');
+    const entry = history.entries[0]!;
+    assert.equal(entry.runKey, RUN);
+    assert.deepEqual([entry.findings, entry.changes.new, entry.images.total, entry.images.failed, entry.reportFailed], [5, 5, 4, 1, undefined]);
+  });
+
+  it('writes the CSV even when the history beside it is damaged, and replaces the history', async (t) => {
+    const h = await workspace(t);
+    const activities = await scanRelease(h);
+    await mkdir(h.reportsDir, { recursive: true });
+    const path = join(h.reportsDir, `cves-${RELEASE}.history.json`);
+    await writeFile(path, '<<<<<<< HEAD\n');
+    const result = await run(activities.writeReleaseReport, { runKey: RUN, release: RELEASE });
+    assert.equal(parseReportCsv(await h.readReport(RELEASE), result.csvPath).length, 5);
+    assert.equal(parseReleaseHistory(await readFile(path, 'utf8'), path).history.entries.length, 1);
+    assert.equal(await readFile(`${path}.damaged`, 'utf8'), '<<<<<<< HEAD\n');
   });
 });
