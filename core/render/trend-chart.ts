@@ -17,9 +17,10 @@ svg.chart path.line{fill:none;stroke-width:2;stroke-linejoin:round;stroke-lineca
 .line-CRITICAL{stroke:var(--CRITICAL)}.line-HIGH{stroke:var(--HIGH)}.line-MEDIUM{stroke:var(--MEDIUM)}.line-LOW{stroke:var(--LOW)}.line-UNKNOWN{stroke:var(--UNKNOWN)}
 .bar-new{fill:#cf222e}.bar-fixed{fill:var(--LOW)}
 .trend-charts{display:flex;flex-wrap:wrap;gap:1rem}
-ul.trends{display:grid;grid-template-columns:repeat(auto-fill,minmax(17rem,1fr));gap:.4rem 1.2rem;margin:.5rem 0 1rem;padding:0;list-style:none}
-ul.trends li{display:flex;align-items:center;gap:.5rem}
-ul.trends li a{min-width:5rem;overflow-wrap:anywhere}
+ul.trends{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,30rem),1fr));gap:.4rem 1.5rem;margin:.5rem 0 1rem;padding:0;list-style:none}
+ul.trends li{display:flex;align-items:center;gap:.6rem}
+ul.trends li a{flex:0 0 7rem;overflow-wrap:anywhere}
+ul.trends .latest{white-space:nowrap}
 svg.spark{flex:none}
 svg.spark path{fill:none;stroke:var(--link);stroke-width:1.5;stroke-linejoin:round}
 svg.spark circle{fill:var(--link)}
@@ -28,7 +29,8 @@ svg.spark circle{fill:var(--link)}
 
 const WIDTH = 600;
 const LEFT = 52;
-const RIGHT = 12;
+/** Room for half of the newest week's label. */
+const RIGHT = 40;
 const TOP = 12;
 const PLOT_HEIGHT = 170;
 const X_LABELS = 24;
@@ -40,11 +42,11 @@ const LABEL_SPACING = 78;
 
 const fixed = (n: number) => n.toFixed(1);
 
-/** A round axis maximum with four equal steps: 0, 5, 10, 15, 20 rather than 0, 4.25, ... */
+/** A round axis maximum with four equal whole steps: 0, 15, 30, 45, 60 rather than 0, 10.5, 21, ... */
 function axisMax(largest: number): number {
   const raw = Math.max(1, largest) / 4;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= raw)!;
+  const step = [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * magnitude).find((s) => s >= raw)!;
   return Math.max(4, Math.ceil(step) * 4);
 }
 
@@ -102,7 +104,8 @@ function legendSvg(items: { swatch: string; text: string }[]): string {
   return items
     .map(({ swatch, text }) => {
       const svg = `<rect class="${swatch}" x="${x}" y="${y}" width="12" height="12"></rect><text x="${x + 16}" y="${y + 11}">${escapeHtml(text)}</text>`;
-      x += 28 + text.length * 7;
+      // About 8 px per character at 12 px, upper case included.
+      x += 30 + text.length * 8;
       return svg;
     })
     .join('');
@@ -237,7 +240,7 @@ export function renderIndexTrends(releases: { summary: { release: string }; hist
     const delta = latest - first;
     const change = measured.length > 1 ? ` <span class="muted">(${delta > 0 ? '+' : delta < 0 ? '−' : '±'}${formatCount(Math.abs(delta))} in ${weekWord(series.length)})</span>` : '';
     return [
-      `<li data-release="${escapeHtml(summary.release)}"><a href="${escapeHtml(pageOf(summary.release))}">${escapeHtml(summary.release)}</a>${sparkline(`trend-spark-${n}`, summary.release, series)}<span class="num">${formatCount(latest)}</span>${change}</li>`,
+      `<li data-release="${escapeHtml(summary.release)}"><a href="${escapeHtml(pageOf(summary.release))}">${escapeHtml(summary.release)}</a>${sparkline(`trend-spark-${n}`, summary.release, series)}<span class="latest"><span class="num">${formatCount(latest)}</span>${change}</span></li>`,
     ];
   });
   if (items.length === 0) return '';
