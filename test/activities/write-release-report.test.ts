@@ -156,6 +156,18 @@ describe('writeReleaseReport', () => {
     assert.deepEqual([entry.findings, entry.changes.new, entry.images.total, entry.images.failed, entry.reportFailed], [5, 5, 4, 1, undefined]);
   });
 
+  it('hands the history to the published site, which draws the release trend and the index trend', async (t) => {
+    const h = await workspace(t);
+    const activities = await scanRelease(h);
+    await run(activities.writeReleaseReport, { runKey: RUN, release: RELEASE });
+    const site = await run(activities.publishSite, { runKey: RUN, releases: [RELEASE] });
+    const index = await readFile(site.sitePath, 'utf8');
+    assert.match(index, /<li data-release="v2\.9\.5"><a href="release-v2\.9\.5\.html">v2\.9\.5<\/a><svg class="spark"/);
+    const page = await readFile(join(dirname(site.sitePath), 'release-v2.9.5.html'), 'utf8');
+    assert.match(page, /<svg class="chart trend" id="trend-chart"[^>]* data-weeks="1" data-gaps="0">/);
+    assert.match(page, /<svg class="chart trend" id="changes-chart"/);
+  });
+
   it('writes the CSV even when the history beside it is damaged, and replaces the history', async (t) => {
     const h = await workspace(t);
     const activities = await scanRelease(h);
