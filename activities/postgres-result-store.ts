@@ -1,3 +1,5 @@
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -5,6 +7,12 @@ import type { ResultStore } from './result-store.js';
 
 /** Values past this are gzipped: scan results of images with hundreds of findings compress about 10x. */
 const COMPRESS_FROM = 4096;
+
+/** A stored file is cut into parts of this size, each its own row, so neither side holds the whole file. */
+const FILE_PART = 1024 * 1024;
+
+/** The row under a file's key says how many parts it has; the parts sit one level below it. */
+const partKey = (key: string, part: number) => `${key}/${String(part).padStart(6, '0')}`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS scan_store (
@@ -87,6 +95,67 @@ export class PostgresResultStore implements ResultStore {
     if (!row) return undefined;
     const text = row.compressed ? await promisify(gunzip)(row.value) : row.value;
     return JSON.parse(text.toString('utf8')) as T;
+  }
+
+  /** The parts, then the row that names them, in one transaction: a reader sees the old file or the new one. */
+  async writeFile(key: string, sourcePath: string): Promise<void> {
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw new ResultStoreUnavailableError(`the result store at ${maskPostgresUrl(this.url)} failed: ${(error as Error).message}`);
+    });
+    const file = await open(sourcePath, 'r');
+    try {
+      await this.query('SELECT 1', []);
+      await client.query('BEGIN');
+      await client.query('DELETE FROM scan_store WHERE starts_with(key, $1)', [`${key}/`]);
+      const buffer = Buffer.alloc(FILE_PART);
+      let parts = 0;
+      let bytes = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buffer, 0, FILE_PART, null);
+        if (bytesRead === 0) break;
+        const stored = await promisify(gzip)(buffer.subarray(0, bytesRead));
+        await client.query(
+          `INSERT INTO scan_store (key, run, value, compressed) VALUES ($1, $2, $3, true)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, compressed = true, written_at = now()`,
+          [partKey(key, parts), runOf(key), stored],
+        );
+        parts++;
+        bytes += bytesRead;
+      }
+      const head = Buffer.from(JSON.stringify({ parts, bytes }));
+      await client.query(
+        `INSERT INTO scan_store (key, run, value, compressed) VALUES ($1, $2, $3, false)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, compressed = false, written_at = now()`,
+        [key, runOf(key), head],
+      );
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (error instanceof ResultStoreUnavailableError) throw error;
+      const e = error as NodeJS.ErrnoException;
+      throw new ResultStoreUnavailableError(`the result store at ${maskPostgresUrl(this.url)} failed (${e.code ?? 'error'}) storing ${key}: ${e.message}`);
+    } finally {
+      client.release();
+      await file.close();
+    }
+  }
+
+  async openFile(key: string): Promise<Readable | undefined> {
+    const head = await this.readJson<{ parts: number }>(key);
+    if (!head) return undefined;
+    const read = async (part: number): Promise<Buffer> => {
+      const result = await this.query<{ value: Buffer }>('SELECT value FROM scan_store WHERE key = $1', [partKey(key, part)]);
+      const row = result.rows[0];
+      // A part that is gone was replaced by a newer write after this read began.
+      if (!row) throw new ResultStoreUnavailableError(`${this.path(key)} changed while it was read (part ${part} of ${head.parts} is gone); read it again`);
+      return promisify(gunzip)(row.value);
+    };
+    return Readable.from(
+      (async function* parts() {
+        for (let part = 0; part < head.parts; part++) yield await read(part);
+      })(),
+      { objectMode: false },
+    );
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -4,22 +4,25 @@ import { basename, join } from 'node:path';
 import {
   IMAGES_PAGE,
   INDEX_PAGE,
-  collectImageViews,
+  ImageViewIndex,
+  imageIndexEntry,
   imagePageName,
   releasePageName,
   renderImagePage,
   renderImagesIndex,
   renderIndexPage,
   renderReleasePage,
+  type ImageIndexEntry,
   type SiteRelease,
 } from '../core/render/html.js';
-import { renderReportCsv } from '../core/render/csv.js';
-import { compareReleaseNames } from '../core/release-order.js';
+import { FindingsTableBuilder } from '../core/render/site-table.js';
 import type { ReleaseHistory } from '../core/history.js';
-import { summarizeReport, type ReleaseReport } from '../core/triage.js';
+import { compareReleaseNames } from '../core/release-order.js';
+import type { ReleaseReport, TriagedFinding } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
 import { readReleaseHistories } from './report-history.js';
+import { asReportSource, storedReport, type ReportSource } from './report-source.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
@@ -59,16 +62,17 @@ async function summaryTime(reportsDir: string, release: string): Promise<string 
   }
 }
 
-/** Copies the release's CSV, or renders it from the report when none was written, and its OpenVEX file when present. */
-async function publishReleaseFiles(reportsDir: string, site: string, report: ReleaseReport): Promise<Pick<SiteRelease, 'csvFile' | 'openVexFile'>> {
-  const csvFile = csvFileName(report.release);
+/** Copies the release's CSV, or writes it from the report when none was written, and its OpenVEX file when present. */
+async function publishReleaseFiles(reportsDir: string, site: string, report: ReportSource): Promise<Pick<SiteRelease, 'csvFile' | 'openVexFile'>> {
+  const release = report.head.release;
+  const csvFile = csvFileName(release);
   try {
-    await copyFile(reportPaths.csv(reportsDir, report.release), join(site, csvFile));
+    await copyFile(reportPaths.csv(reportsDir, release), join(site, csvFile));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await writeFileAtomic(join(site, csvFile), renderReportCsv(report));
+    await report.writeCsv(join(site, csvFile));
   }
-  const openVexPath = reportPaths.openVex(reportsDir, report.release);
+  const openVexPath = reportPaths.openVex(reportsDir, release);
   const openVex = await readOptional(openVexPath);
   if (openVex === undefined) return { csvFile };
   const openVexFile = basename(openVexPath);
@@ -84,12 +88,59 @@ async function removeStaleFiles(site: string, written: Set<string>): Promise<voi
   }
 }
 
+/** An async iterator that can look at its next row without taking it. */
+class RowCursor {
+  private next?: IteratorResult<TriagedFinding>;
+  constructor(private readonly rows: AsyncIterator<TriagedFinding>) {}
+
+  async peek(): Promise<TriagedFinding | undefined> {
+    this.next ??= await this.rows.next();
+    return this.next.done ? undefined : this.next.value;
+  }
+
+  take(): void {
+    this.next = undefined;
+  }
+}
+
+/**
+ * The image pages, one image at a time: every release's rows are sorted by image, so a
+ * merge of the releases' row streams gives each image its rows of every release while
+ * holding only that image's. Returns what the images index needs of each.
+ */
+async function writeImagePages(reports: ReportSource[], issueLinks: Record<string, string>, write: (name: string, html: string) => Promise<void>, pageOptions: { generatedAt: string }): Promise<ImageIndexEntry[]> {
+  const index = new ImageViewIndex(
+    reports.map((r) => r.head),
+    issueLinks,
+  );
+  const cursors = reports.map((r) => new RowCursor(r.rows()[Symbol.asyncIterator]()));
+  const entries: ImageIndexEntry[] = [];
+  for (const image of index.images()) {
+    const rows: TriagedFinding[][] = [];
+    for (const [i, cursor] of cursors.entries()) {
+      const ofImage: TriagedFinding[] = [];
+      for (let row = await cursor.peek(); row && row.image <= image; row = await cursor.peek()) {
+        // A row of an image no release lists (cannot happen in a CSV we wrote) is passed over.
+        if (row.image === image) ofImage.push(row);
+        cursor.take();
+      }
+      rows[i] = ofImage;
+    }
+    const view = index.view(image, (i) => rows[i]!);
+    await write(imagePageName(image), renderImagePage(view, pageOptions));
+    entries.push(imageIndexEntry(view));
+  }
+  return entries;
+}
+
 /**
  * Writes `<reportsDir>/site/`: the index, a page per release, the images index
  * and a page per image, copies of the CSVs and OpenVEX files, and `.nojekyll` so
- * GitHub Pages serves the files as they are.
+ * GitHub Pages serves the files as they are. Each release's rows are read twice, a
+ * row at a time: once for its page, once for the image pages.
  */
-export async function publishSiteFromReports(reportsDir: string, reports: ReleaseReport[], options: PublishSiteOptions): Promise<PublishedSite> {
+export async function publishSiteFromReports(reportsDir: string, given: (ReleaseReport | ReportSource)[], options: PublishSiteOptions): Promise<PublishedSite> {
+  const reports = given.map(asReportSource);
   const site = reportPaths.site(reportsDir);
   await mkdir(site, { recursive: true });
   const pageOptions = { generatedAt: options.generatedAt };
@@ -102,18 +153,20 @@ export async function publishSiteFromReports(reportsDir: string, reports: Releas
   };
 
   const entries: SiteRelease[] = [];
-  for (const report of [...reports].sort((a, b) => compareReleaseNames(a.release, b.release))) {
+  for (const report of [...reports].sort((a, b) => compareReleaseNames(a.head.release, b.head.release))) {
+    const release = report.head.release;
     const files = await publishReleaseFiles(reportsDir, site, report);
     written.add(files.csvFile);
     if (files.openVexFile) written.add(files.openVexFile);
-    const entry: SiteRelease = { summary: summarizeReport(report), ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, report.release)), history: options.histories?.get(report.release) };
-    await write(releasePageName(report.release), renderReleasePage(report, entry, pageOptions));
+    const entry: SiteRelease = { summary: report.summary, ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, release)), history: options.histories?.get(release) };
+    const table = new FindingsTableBuilder(imagePageName);
+    for await (const row of report.rows()) table.add(row);
+    await write(releasePageName(release), renderReleasePage(report.head, entry, pageOptions, table.data()));
     entries.push(entry);
   }
 
-  const views = collectImageViews(reports, options.issueLinks);
-  for (const view of views) await write(imagePageName(view.image), renderImagePage(view, pageOptions));
-  await write(IMAGES_PAGE, renderImagesIndex(views, reports.map((r) => r.release), pageOptions));
+  const images = await writeImagePages(reports, options.issueLinks ?? {}, write, pageOptions);
+  await write(IMAGES_PAGE, renderImagesIndex(images, reports.map((r) => r.head.release), pageOptions));
   await write(INDEX_PAGE, renderIndexPage(entries, pageOptions));
   await writeFile(join(site, '.nojekyll'), '');
   await removeStaleFiles(site, written);
@@ -140,10 +193,10 @@ async function readIssueLinks(reportsDir: string): Promise<Record<string, string
 }
 
 /** The newest stored report of every release, so a single-release run still publishes the whole site. */
-async function latestReports(deps: ActivityDeps): Promise<ReleaseReport[]> {
-  const reports: ReleaseReport[] = [];
+async function latestReports(deps: ActivityDeps): Promise<ReportSource[]> {
+  const reports: ReportSource[] = [];
   for (const folder of await deps.store.list('releases')) {
-    const report = await deps.store.readJson<ReleaseReport>(`releases/${folder}/latest-report.json`);
+    const report = await storedReport(deps.store, `releases/${folder}/latest-report.json`, `releases/${folder}/latest-report.csv`);
     if (report) reports.push(report);
   }
   return reports;
@@ -153,10 +206,10 @@ async function latestReports(deps: ActivityDeps): Promise<ReleaseReport[]> {
 export function createPublishSite(deps: ActivityDeps) {
   return async function publishSite(input: { runKey: string; releases: string[] }): Promise<PublishedSite> {
     const current = await loadReports(deps, input.runKey, input.releases);
-    const scanned = new Set(current.map((r) => r.release));
-    const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.release))];
+    const scanned = new Set(current.map((r) => r.head.release));
+    const reports = [...current, ...(await latestReports(deps)).filter((r) => !scanned.has(r.head.release))];
     const issueLinks = await readIssueLinks(deps.reportsDir);
-    const histories = await readReleaseHistories(deps, reports.map((r) => r.release), Context.current().log);
+    const histories = await readReleaseHistories(deps, reports.map((r) => r.head.release), Context.current().log);
     const published = await publishSiteFromReports(deps.reportsDir, reports, { generatedAt: new Date().toISOString(), issueLinks, histories });
     if (deps.sitePublisher) {
       // The local site stays as written; the target gets the same files in one commit (none when unchanged).

@@ -1,9 +1,10 @@
 import { imagePageName } from '../core/render/html.js';
 import { Context } from '@temporalio/activity';
-import { buildDesiredIssues, countPlan, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
+import { countPlan, DesiredIssuesBuilder, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
 import type { IssueProgress, IssueReconciliation } from '../core/run.js';
 import type { ReleaseReport } from '../core/triage.js';
+import { asReportSource, type ReportSource } from './report-source.js';
 import type { ActivityDeps } from './deps.js';
 import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHubFailure } from './issue-tracker.js';
 import { loadReports } from './load-reports.js';
@@ -22,8 +23,14 @@ export interface ReconcileOptions {
  * fewest changes and applies them (or only writes the plan). Every attempt
  * re-reads and re-plans, so a retry after a crash never creates an issue twice.
  */
-export async function reconcileReports(deps: ActivityDeps, reports: ReleaseReport[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
-  const desired = buildDesiredIssues(reports);
+export async function reconcileReports(deps: ActivityDeps, reports: (ReleaseReport | ReportSource)[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
+  // Each release's rows are read once, a row at a time; only the issues' findings are held.
+  const builder = new DesiredIssuesBuilder();
+  for (const report of reports.map(asReportSource)) {
+    builder.addRelease(report.head);
+    for await (const row of report.rows()) builder.addRow(report.head.release, row);
+  }
+  const desired = builder.build();
   const repository = deps.issueRepository ? parseRepository(deps.issueRepository) : undefined;
   let existing: ExistingIssue[] = [];
   if (repository && deps.github) {

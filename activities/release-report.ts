@@ -1,95 +1,229 @@
-import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ImageRecord } from '../core/image-list.js';
-import { InvalidReportCsvError, parseReportCsv, renderReportCsv } from '../core/render/csv.js';
-import { renderOpenVex } from '../core/render/openvex.js';
+import { PreviousReport } from '../core/previous-report.js';
+import { carriedCells, compareCells, findingCells, InvalidReportCsvError, ReportRecordReader } from '../core/render/csv.js';
+import { OpenVexStatements } from '../core/render/openvex.js';
 import type { ImageScan } from '../core/scan.js';
-import { keepsPreviousRows, mergeTriage, summarizeReport, type ReleaseReport, type ReleaseReportSummary } from '../core/triage.js';
+import { imagesInReportOrder, keepsPreviousRows, ReleaseMerge, type ReleaseReportHead, type ReleaseReportSummary } from '../core/triage.js';
+import { eachCsvRecord, ReportFileWriter, textStream } from './report-rows.js';
 import type { ReportStore } from './report-store.js';
 import { csvFileName, reportPaths } from './reports.js';
-import { ResultStore, runFolderKeys, writeFileAtomic } from './result-store.js';
-
-const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
+import { copyFileAtomic, runFolderKeys, temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
 
 /** How often a write that lost a race with a person's commit re-reads and re-merges before giving up. */
 const MAX_MERGE_ATTEMPTS = 5;
 
-/** The scans of a release's images as one run folder holds them; an image without a result was not scanned. */
-export async function loadReleaseScans(runFolder: ResultStore, release: string): Promise<{ images: ImageRecord[]; scans: Map<string, ImageScan> }> {
-  const images = (await runFolder.readJson<ImageRecord[]>(runFolderKeys.images(release))) ?? [];
-  const scans = new Map<string, ImageScan>();
-  for (const record of images) {
-    const scan = await runFolder.readJson<ImageScan>(runFolderKeys.result(record.canonical));
-    if (scan) scans.set(record.image, scan);
-  }
-  return { images, scans };
+/** Where the merge gets an image's scan: a Map in memory, or the result store one image at a time. */
+export interface ScanSource {
+  get(image: string): ImageScan | undefined | Promise<ImageScan | undefined>;
 }
 
-function parsePrevious(text: string | undefined, source: string, scans: ReadonlyMap<string, ImageScan>) {
-  if (text === undefined) return [];
-  try {
-    // Only rows written again verbatim need every cell.
-    return parseReportCsv(text, source, { keepCells: (image) => keepsPreviousRows(scans.get(image)) });
-  } catch (error) {
-    if (error instanceof InvalidReportCsvError) {
-      // Overwriting a file we cannot read would destroy people's notes: stop here.
-      throw ApplicationFailure.create({ type: 'InvalidPreviousReport', message: `${error.message}; it was left untouched`, nonRetryable: true });
-    }
-    throw error;
+/** A release's image list from a run folder, and its scans read from there one image at a time. */
+export async function releaseScans(runFolder: ResultStore, release: string): Promise<{ images: ImageRecord[]; scans: ScanSource }> {
+  const images = (await runFolder.readJson<ImageRecord[]>(runFolderKeys.images(release))) ?? [];
+  const canonical = new Map(images.map((r) => [r.image, r.canonical]));
+  return {
+    images,
+    scans: {
+      get: (image) => {
+        const key = canonical.get(image);
+        return key === undefined ? undefined : runFolder.readJson<ImageScan>(runFolderKeys.result(key));
+      },
+    },
+  };
+}
+
+/** A previous report the merge can read twice (a second pass only when images must be carried over). */
+interface PreviousSource {
+  source: string;
+  open: () => Readable;
+  version?: string;
+}
+
+async function previousSource(store: ReportStore, name: string, override: { text: string; source: string } | undefined): Promise<{ previous?: PreviousSource; version?: string }> {
+  const source = `${store.description}/${name}`;
+  const streamed = store.openStream ? await store.openStream(name) : undefined;
+  const stored = streamed ? undefined : await store.read(name);
+  const version = streamed?.version ?? stored?.version;
+  if (override) return { previous: { source: override.source, open: () => textStream(override.text) }, version };
+  if (streamed) return { previous: { source, open: streamed.open }, version };
+  if (stored) return { previous: { source, open: () => textStream(stored.text) }, version };
+  return { version };
+}
+
+/** Overwriting a file we cannot read would destroy people's notes: stop, and leave it untouched. */
+function unreadablePrevious(error: unknown): never {
+  if (error instanceof InvalidReportCsvError) {
+    throw ApplicationFailure.create({ type: 'InvalidPreviousReport', message: `${error.message}; it was left untouched`, nonRetryable: true });
   }
+  throw error;
+}
+
+/** Pass one over the previous report: what the merge keeps of each row. */
+async function readPrevious(previous: PreviousSource): Promise<{ index: PreviousReport; digest: string }> {
+  const index = new PreviousReport();
+  const reader = new ReportRecordReader(previous.source);
+  try {
+    const digest = await eachCsvRecord(previous.open(), previous.source, (values) => {
+      const row = reader.previous(values);
+      if (row) index.add(row.image, row.packageName, row.vulnerabilityId, row.state, row.notes, row.firstSeen);
+    });
+    return { index, digest };
+  } catch (error) {
+    return unreadablePrevious(error);
+  }
+}
+
+/** Raised when the previous report changed between the merge's two passes over it. */
+class PreviousChanged extends Error {}
+
+/**
+ * Pass two, only when some images could not be scanned: the full cells of their previous
+ * rows, to be written again verbatim, sorted as the CSV sorts them.
+ */
+async function readCarried(previous: PreviousSource, images: ReadonlySet<string>, digest: string): Promise<Map<string, string[][]>> {
+  const carried = new Map<string, string[][]>();
+  const reader = new ReportRecordReader(previous.source);
+  let again: string;
+  try {
+    again = await eachCsvRecord(previous.open(), previous.source, (values) => {
+      const row = reader.previous(values);
+      if (!row || !images.has(row.image)) return;
+      const cells = carriedCells({ ...row, cells: reader.cells(values) });
+      const ofImage = carried.get(row.image);
+      if (ofImage) ofImage.push(cells);
+      else carried.set(row.image, [cells]);
+    });
+  } catch (error) {
+    return unreadablePrevious(error);
+  }
+  if (again !== digest) throw new PreviousChanged();
+  for (const rows of carried.values()) rows.sort(compareCells);
+  return carried;
 }
 
 export interface ComposedReport {
-  report: ReleaseReport;
+  head: ReleaseReportHead;
   summary: ReleaseReportSummary;
-  csv: string;
+  /** The new CSV, in a temporary folder the caller removes with `discardComposed`. */
+  csvPath: string;
+  openVex: OpenVexStatements;
   /** Times the merge was redone because someone committed between read and write. */
   conflicts: number;
 }
 
-/**
- * Merges the scans with the previous CSV in `store` and writes the new CSV
- * there, compare-and-swap: on a conflict it re-reads, re-merges and writes
- * again, so an edit made during the run is kept. `previousText` overrides
- * what the store holds as the previous report (for `render --previous`).
- */
-export async function composeReleaseReport(input: {
+interface MergeInput {
   release: string;
   images: ImageRecord[];
-  scans: ReadonlyMap<string, ImageScan>;
-  store: ReportStore;
+  scans: ScanSource;
   today: string;
+}
+
+/**
+ * One merge into `csvPath`: images in the CSV's order, each image's scan read, merged and
+ * written before the next is read. Images whose scan failed have their previous rows
+ * carried over, read in a second pass over the previous report once the first is met.
+ */
+async function mergeInto(input: MergeInput, previous: PreviousSource | undefined, csvPath: string) {
+  const { index, digest } = previous ? await readPrevious(previous) : { index: new PreviousReport(), digest: undefined };
+  const merge = new ReleaseMerge(input.release, input.images, index, input.today);
+  const openVex = new OpenVexStatements();
+  const writer = new ReportFileWriter(csvPath);
+  const ordered = imagesInReportOrder(input.images);
+  let carried: Map<string, string[][]> | undefined;
+  try {
+    // The next image's scan is read while this one is merged.
+    let next = Promise.resolve(ordered[0] ? input.scans.get(ordered[0].image) : undefined);
+    for (const [i, record] of ordered.entries()) {
+      const scan = await next;
+      next = Promise.resolve(ordered[i + 1] ? input.scans.get(ordered[i + 1]!.image) : undefined);
+      const rows = merge.mergeImage(record, scan);
+      if (rows) {
+        for (const row of rows) {
+          openVex.add(row, record);
+          await writer.add(findingCells(row));
+        }
+        continue;
+      }
+      if (index.rowsOf(record.image) === 0 || !previous) continue;
+      if (!carried) {
+        // The first image to carry over: find every one still to come, then read their rows in one pass.
+        const toCarry = new Set([record.image]);
+        for (const later of ordered.slice(i + 1)) {
+          if (index.rowsOf(later.image) > 0 && keepsPreviousRows(await input.scans.get(later.image))) toCarry.add(later.image);
+        }
+        carried = await readCarried(previous, toCarry, digest!);
+      }
+      for (const cells of carried.get(record.image) ?? []) await writer.add(cells);
+    }
+    const written = await writer.end();
+    const head = merge.finish();
+    return { head, summary: merge.tally.summary(head), openVex, digest, written };
+  } catch (error) {
+    writer.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Merges the scans with the previous CSV in `store` and writes the new CSV there,
+ * compare-and-swap: on a conflict it re-reads, re-merges and writes again, so an edit made
+ * during the run is kept. `previousText` overrides what the store holds as the previous
+ * report (for `render --previous`). What the merge holds grows with the rows people wrote
+ * on, not with the number of findings: both CSVs are streamed.
+ */
+export async function composeReleaseReport(input: MergeInput & {
+  store: ReportStore;
   message: string;
   previousText?: { text: string; source: string };
 }): Promise<ComposedReport> {
   const name = csvFileName(input.release);
-  // Only the stored file's digest outlives its parse: at 200,000 rows its text is 60 MB.
-  const readPrevious = async () => {
-    const stored = await input.store.read(name);
-    const previousSource = input.previousText ?? (stored ? { text: stored.text, source: `${input.store.description}/${name}` } : undefined);
-    const previous = parsePrevious(previousSource?.text, previousSource?.source ?? name, input.scans);
-    return { previous, version: stored?.version, digest: stored ? digestOf(stored.text) : undefined };
-  };
-  for (let attempt = 1; ; attempt++) {
-    const { previous, version, digest } = await readPrevious();
-    const report = mergeTriage({ release: input.release, images: input.images, scans: input.scans, previous, today: input.today });
-    const csv = renderReportCsv(report);
-    // An unchanged report is not written again: no empty weekly commit.
-    const outcome = digest === digestOf(csv) ? 'written' : await input.store.write(name, csv, version, input.message);
-    if (outcome === 'written') return { report, summary: summarizeReport(report), csv, conflicts: attempt - 1 };
-    if (attempt >= MAX_MERGE_ATTEMPTS) {
-      throw ApplicationFailure.create({ type: 'ReportConflict', message: `${input.store.description}/${name} changed during each of ${attempt} merges; will retry` });
+  const dir = await mkdtemp(join(tmpdir(), 'release-report-'));
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const { previous, version } = await previousSource(input.store, name, input.previousText);
+      const csvPath = temporaryPath(join(dir, name));
+      let merged;
+      try {
+        merged = await mergeInto(input, previous, csvPath);
+      } catch (error) {
+        if (error instanceof PreviousChanged && attempt < MAX_MERGE_ATTEMPTS) continue;
+        throw error;
+      }
+      // An unchanged report is not written again: no empty weekly commit.
+      const outcome = merged.digest === merged.written ? 'written' : await writeReport(input.store, name, csvPath, version, input.message);
+      if (outcome === 'written') return { head: merged.head, summary: merged.summary, csvPath, openVex: merged.openVex, conflicts: attempt - 1 };
+      if (attempt >= MAX_MERGE_ATTEMPTS) {
+        throw ApplicationFailure.create({ type: 'ReportConflict', message: `${input.store.description}/${name} changed during each of ${attempt} merges; will retry` });
+      }
     }
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
+}
+
+async function writeReport(store: ReportStore, name: string, csvPath: string, version: string | undefined, message: string) {
+  if (store.writeFile) return store.writeFile(name, csvPath, version, message);
+  return store.write(name, await readFile(csvPath, 'utf8'), version, message);
+}
+
+/** Removes the composed report's temporary files. */
+export async function discardComposed(composed: ComposedReport): Promise<void> {
+  await rm(join(composed.csvPath, '..'), { recursive: true, force: true });
 }
 
 /** The files beside the CSV in the reports directory: a copy of the CSV, the summary and the OpenVEX statements. */
 export async function writeReportOutputs(reportsDir: string, composed: ComposedReport, generatedAt: string): Promise<{ csvPath: string; summaryPath: string }> {
-  const release = composed.report.release;
+  const release = composed.head.release;
   const csvPath = reportPaths.csv(reportsDir, release);
   const summaryPath = reportPaths.summary(reportsDir, release);
-  await writeFileAtomic(csvPath, composed.csv);
+  await copyFileAtomic(composed.csvPath, csvPath);
   await writeFileAtomic(summaryPath, `${JSON.stringify({ ...composed.summary, generatedAt }, null, 2)}\n`);
-  await writeFileAtomic(reportPaths.openVex(reportsDir, release), renderOpenVex(composed.report, { timestamp: generatedAt }));
+  await writeFileAtomic(reportPaths.openVex(reportsDir, release), composed.openVex.render(release, { timestamp: generatedAt }));
   return { csvPath, summaryPath };
 }

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { GitHubClient } from './github.js';
 import type { Repository } from './issue-tracker.js';
-import { writeFileAtomic } from './result-store.js';
+import { copyFileAtomic, writeFileAtomic } from './result-store.js';
 
 /** A file as read, with the version a write must still find for it to succeed. */
 export interface StoredReport {
@@ -15,6 +17,13 @@ export interface ReportStore {
   readonly description: string;
   read(name: string): Promise<StoredReport | undefined>;
   write(name: string, text: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'>;
+  /**
+   * Where the store can stream (a file on disk), the report is read and written without its
+   * text ever being held: `open` gives a fresh stream of the file each call. Stores without
+   * these are read and written through `read` and `write`.
+   */
+  openStream?(name: string): Promise<{ open: () => Readable; version?: string } | undefined>;
+  writeFile?(name: string, sourcePath: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'>;
 }
 
 /** The reports directory on disk: one writer per release at a time, so no versioning needed. */
@@ -36,6 +45,23 @@ export class LocalReportStore implements ReportStore {
 
   async write(name: string, text: string): Promise<'written'> {
     await writeFileAtomic(join(this.dir, name), text);
+    return 'written';
+  }
+
+  async openStream(name: string): Promise<{ open: () => Readable } | undefined> {
+    const path = join(this.dir, name);
+    // Checked here, so that a missing report means "no previous report", not a stream error later.
+    try {
+      await access(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return { open: () => createReadStream(path) };
+  }
+
+  async writeFile(name: string, sourcePath: string): Promise<'written'> {
+    await copyFileAtomic(sourcePath, join(this.dir, name));
     return 'written';
   }
 }

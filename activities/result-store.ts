@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 /**
  * The claim-check store: activities leave large data here and hand each other keys.
@@ -14,6 +15,13 @@ export interface ResultStore {
   /** Writes or replaces the value: a retried write leaves one value, never two. */
   writeJson(key: string, value: unknown): Promise<void>;
   readJson<T>(key: string): Promise<T | undefined>;
+  /**
+   * Stores a file's bytes under `key` (a report's rows: too large for one JSON value), replacing
+   * what was there; a reader sees the old file or the new one, never a mix.
+   */
+  writeFile(key: string, sourcePath: string): Promise<void>;
+  /** The bytes stored under `key` as a stream, read a piece at a time; undefined when never written. */
+  openFile(key: string): Promise<Readable | undefined>;
   /** The names one level below `prefix` (`releases` gives each release's folder name), sorted. */
   list(prefix: string): Promise<string[]>;
   /** Removes the entries of runs last written more than `days` ago; how many went. */
@@ -43,6 +51,19 @@ export class FolderResultStore implements ResultStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
+  }
+
+  async writeFile(key: string, sourcePath: string): Promise<void> {
+    await copyFileAtomic(sourcePath, this.path(key));
+  }
+
+  async openFile(key: string): Promise<Readable | undefined> {
+    // Opened first, so a missing file is "never written" rather than an error on the stream's first read.
+    const handle = await open(this.path(key), 'r').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    return handle?.createReadStream();
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -75,13 +96,20 @@ export function withinRun(store: ResultStore, runKey: string): ResultStore {
     path: (key) => store.path(`${prefix}/${key}`),
     writeJson: (key, value) => store.writeJson(`${prefix}/${key}`, value),
     readJson: (key) => store.readJson(`${prefix}/${key}`),
+    writeFile: (key, sourcePath) => store.writeFile(`${prefix}/${key}`, sourcePath),
+    openFile: (key) => store.openFile(`${prefix}/${key}`),
     list: (key) => store.list(`${prefix}/${key}`),
     prune: () => Promise.resolve(0),
   };
 }
 
+/** A name beside `path` no other writer picks, ending in `.tmp` so that listings skip it. */
+export function temporaryPath(path: string): string {
+  return `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+}
+
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const tmp = temporaryPath(path);
   try {
     await writeFile(tmp, data);
   } catch (error) {
@@ -105,6 +133,8 @@ export const runFolderKeys = {
   images: (release: string) => `releases/${safeName(release)}/images.json`,
   assigned: (release: string) => `releases/${safeName(release)}/assigned.json`,
   report: (release: string) => `releases/${safeName(release)}/report.json`,
+  /** The release's CSV as this run wrote it, sorted: where the issue and site activities read its rows. */
+  reportRows: (release: string) => `releases/${safeName(release)}/report.csv`,
   result: (canonicalImage: string) => `results/${safeName(canonicalImage)}.json`,
 };
 
@@ -114,7 +144,17 @@ export const storeKeys = {
   images: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.images(release)}`,
   assigned: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.assigned(release)}`,
   report: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.report(release)}`,
+  reportRows: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.reportRows(release)}`,
   result: (runKey: string, canonicalImage: string) => `${storeKeys.run(runKey)}/${runFolderKeys.result(canonicalImage)}`,
   /** The newest report of a release, for `issues plan|apply` outside a run. */
   latestReport: (release: string) => `releases/${safeName(release)}/latest-report.json`,
+  latestReportRows: (release: string) => `releases/${safeName(release)}/latest-report.csv`,
 };
+
+/** Copies a file into place through a temporary file and a rename: a reader sees the old file or the new one. */
+export async function copyFileAtomic(sourcePath: string, path: string): Promise<void> {
+  const tmp = temporaryPath(path);
+  await mkdir(dirname(path), { recursive: true });
+  await copyFile(sourcePath, tmp);
+  await rename(tmp, path);
+}

@@ -1,16 +1,22 @@
 /**
- * Benchmark (not a test): merging a 200,000-row previous report with 200,000 new findings.
+ * Benchmark (not a test): the release report activity at 50,000, 100,000 and 200,000 rows.
  *
- *   npm run bench:merge [-- --images 2000 --per-image 100]
+ *   npm run bench:merge [-- --sizes 50000,100000,200000 --per-image 100]
  *
- * The parent writes what the report activity starts from: a run folder holding each image's
- * scan result (as the scan activity leaves it) and last week's CSV in the reports directory,
- * with a person's notes on one row in ten. Each measurement then runs in a fresh process, so
- * its peak RSS (VmHWM) is its own:
- *  - `activity`: loadReleaseScans + composeReleaseReport, the report activity's path
- *    (read the scans, read and parse the previous CSV, merge, render, write);
- *  - `phases`: the same steps called one by one, for where the time goes;
- *  - `floor`: csv-parse and csv-stringify alone over the same bytes, with no rules of ours.
+ * For each size the parent writes what the activity starts from: a run folder holding each
+ * image's scan result (as the scan activity leaves it) and last week's CSV in the reports
+ * directory, with a person's notes on one row in ten, and one finding in fifty changed since.
+ * Each measurement then runs in a fresh `node --optimize-for-size` process (the worker's own
+ * setting), so its peak RSS (VmHWM) is its own:
+ *  - `activity`: the writeReleaseReport activity itself (read the scans, stream-parse the
+ *    previous CSV, merge, stream the new CSV to disk, copy it into the result store twice,
+ *    the summary and OpenVEX beside it);
+ *  - `floor`: csv-parse and csv-stringify alone (their sync API, the fastest use of them)
+ *    over the same previous CSV, with no rules of ours; and, for reference, the same plus
+ *    reading the scan results (readFile + JSON.parse), which the activity must also do;
+ *  - `memory`: the merge as it was before it streamed (the whole CSV parsed, merged and
+ *    rendered in memory), for the memory side by side;
+ *  - `baseline`: a process that only loads the activity's modules.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -21,30 +27,32 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
-import { composeReleaseReport, loadReleaseScans } from '../activities/release-report.js';
-import { LocalReportStore } from '../activities/report-store.js';
+import type { ActivityDeps } from '../activities/deps.js';
 import { csvFileName } from '../activities/reports.js';
-import { FolderResultStore, runFolderKeys, writeFileAtomic } from '../activities/result-store.js';
+import { FolderResultStore, runFolderKeys, withinRun, writeFileAtomic } from '../activities/result-store.js';
+import { createWriteReleaseReport } from '../activities/write-release-report.js';
 import type { Finding, Severity } from '../core/finding.js';
 import { buildImageRecords, parseImageList, type ImageRecord } from '../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../core/render/csv.js';
 import type { ImageScan } from '../core/scan.js';
 import { keepsPreviousRows, mergeTriage } from '../core/triage.js';
-import { load, machine, MiB, table } from './support.js';
+import { load, machine, MiB, pass, table } from './support.js';
 
 const RELEASE = 'v2.9.0';
+const RUN = 'bench-merge-run';
 const SEVERITIES: Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+const MB = 1000 * 1000;
 
 const { values: opts } = parseArgs({
   options: {
-    images: { type: 'string', default: '2000' },
+    sizes: { type: 'string', default: '50000,100000,200000' },
     'per-image': { type: 'string', default: '100' },
     /** Internal: measure one thing in this process and print JSON. */
     measure: { type: 'string' },
     dir: { type: 'string' },
+    rows: { type: 'string' },
   },
 });
-const IMAGES = Number(opts.images);
 const PER_IMAGE = Number(opts['per-image']);
 
 function findingsOf(image: string, i: number, week: number): Finding[] {
@@ -70,20 +78,19 @@ function findingsOf(image: string, i: number, week: number): Finding[] {
   });
 }
 
-function imageRecords(): ImageRecord[] {
-  const names = Array.from({ length: IMAGES }, (_, i) => `rancher/image-${i}:v1.${i}.0`);
+function imageRecords(images: number): ImageRecord[] {
+  const names = Array.from({ length: images }, (_, i) => `rancher/image-${i}:v1.${i}.0`);
   return buildImageRecords({ images: parseImageList(names.join('\n'), 'rancher-images.txt') });
 }
 
-function scansOf(records: ImageRecord[], week: number): Map<string, ImageScan> {
-  return new Map(records.map((r, i) => [r.image, { image: r.image, outcome: 'findings', osScanned: true, findings: findingsOf(r.image, i, week) }]));
-}
+const scansOf = (records: ImageRecord[], week: number) =>
+  new Map<string, ImageScan>(records.map((r, i) => [r.image, { image: r.image, outcome: 'findings', osScanned: true, findings: findingsOf(r.image, i, week) }]));
 
-const paths = (dir: string) => ({ runFolder: join(dir, 'run'), reports: join(dir, 'reports') });
+const paths = (dir: string) => ({ store: join(dir, 'store'), reports: join(dir, 'reports'), csv: join(dir, 'reports', csvFileName(RELEASE)) });
 
 /** Last week's CSV (with notes) and this week's scan results, laid out as the activities leave them. */
-async function writeInputs(dir: string): Promise<void> {
-  const records = imageRecords();
+async function writeInputs(dir: string, rows: number): Promise<void> {
+  const records = imageRecords(rows / PER_IMAGE);
   const lastWeek = mergeTriage({ release: RELEASE, images: records, scans: scansOf(records, 1), previous: [], today: '2026-11-22' });
   for (const [i, row] of lastWeek.rows.entries()) {
     if (i % 10 === 0) {
@@ -91,8 +98,8 @@ async function writeInputs(dir: string): Promise<void> {
       row.notes = `Checked by the release team, see https://github.com/rancher/rancher/issues/${i}; "not reachable", mostly`;
     }
   }
-  await writeFileAtomic(join(paths(dir).reports, csvFileName(RELEASE)), renderReportCsv(lastWeek));
-  const runFolder = new FolderResultStore(paths(dir).runFolder);
+  await writeFileAtomic(paths(dir).csv, renderReportCsv(lastWeek));
+  const runFolder = withinRun(new FolderResultStore(paths(dir).store), RUN);
   await runFolder.writeJson(runFolderKeys.images(RELEASE), records);
   for (const [i, record] of records.entries()) {
     const scan: ImageScan = { image: record.image, outcome: 'findings', osScanned: true, findings: findingsOf(record.image, i, 2) };
@@ -109,59 +116,45 @@ async function peakRss(): Promise<number> {
 type Measured = Record<string, number>;
 
 async function measure(kind: string, dir: string): Promise<Measured> {
-  const { runFolder, reports } = paths(dir);
-  const csvPath = join(reports, csvFileName(RELEASE));
-  const base = await peakRss();
+  const p = paths(dir);
+  if (kind === 'baseline') return { peak: await peakRss() };
   if (kind === 'activity') {
+    // The report activity reads only the stores; no scanner settings are needed.
+    const deps = { store: new FolderResultStore(p.store), reportsDir: p.reports } as unknown as ActivityDeps;
     const t0 = performance.now();
-    const { images, scans } = await loadReleaseScans(new FolderResultStore(runFolder), RELEASE);
-    const t1 = performance.now();
-    const rssAfterLoad = process.memoryUsage().rss;
-    const composed = await composeReleaseReport({ release: RELEASE, images, scans, store: new LocalReportStore(reports), today: '2026-11-29', message: 'bench' });
-    const t2 = performance.now();
-    return {
-      loadMs: t1 - t0,
-      composeMs: t2 - t1,
-      rssAfterLoad,
-      peak: await peakRss(),
-      base,
-      rows: composed.report.rows.length,
-      notes: composed.report.rows.filter((r) => r.notes !== '').length,
-      new: composed.report.changes.new,
-      fixed: composed.report.changes.fixed,
-    };
+    const result = await createWriteReleaseReport(deps)({ runKey: RUN, release: RELEASE });
+    const ms = performance.now() - t0;
+    return { ms, peak: await peakRss(), findings: result.findings, new: result.newFindings, fixed: result.fixedFindings };
   }
-  if (kind === 'phases') {
-    const { images, scans } = await loadReleaseScans(new FolderResultStore(runFolder), RELEASE);
+  if (kind === 'memory') {
+    const store = withinRun(new FolderResultStore(p.store), RUN);
+    const images = (await store.readJson<ImageRecord[]>(runFolderKeys.images(RELEASE)))!;
     const t0 = performance.now();
-    const text = await readFile(csvPath, 'utf8');
-    const t1 = performance.now();
-    const previous = parseReportCsv(text, csvPath, { keepCells: (image) => keepsPreviousRows(scans.get(image)) });
-    const t2 = performance.now();
-    const report = mergeTriage({ release: RELEASE, images, scans, previous, today: '2026-11-29' });
-    const t3 = performance.now();
-    const csv = renderReportCsv(report);
-    const t4 = performance.now();
-    await writeFileAtomic(csvPath, csv);
-    const t5 = performance.now();
-    return { readMs: t1 - t0, parseMs: t2 - t1, mergeMs: t3 - t2, renderMs: t4 - t3, writeMs: t5 - t4, bytes: Buffer.byteLength(text), previousRows: previous.length };
+    const scans = new Map<string, ImageScan>();
+    for (const r of images) scans.set(r.image, (await store.readJson<ImageScan>(runFolderKeys.result(r.canonical)))!);
+    const text = await readFile(p.csv, 'utf8');
+    const previous = parseReportCsv(text, p.csv, { keepCells: (image) => keepsPreviousRows(scans.get(image)) });
+    const csv = renderReportCsv(mergeTriage({ release: RELEASE, images, scans, previous, today: '2026-11-29' }));
+    await writeFileAtomic(`${p.csv}.in-memory`, csv);
+    return { ms: performance.now() - t0, peak: await peakRss() };
   }
   // floor: the two libraries alone, with the options our reader and writer use.
-  const text = await readFile(csvPath, 'utf8');
+  const text = await readFile(p.csv, 'utf8');
   const t0 = performance.now();
   const records = parse(text, { bom: true, skip_empty_lines: true }) as string[][];
   const t1 = performance.now();
   stringify(records, { record_delimiter: '\n', quote_record_delimiter: true });
   const t2 = performance.now();
-  return { parseMs: t1 - t0, stringifyMs: t2 - t1, bytes: Buffer.byteLength(text) };
+  const store = withinRun(new FolderResultStore(p.store), RUN);
+  const images = (await store.readJson<ImageRecord[]>(runFolderKeys.images(RELEASE)))!;
+  for (const r of images) await store.readJson<ImageScan>(runFolderKeys.result(r.canonical));
+  const t3 = performance.now();
+  return { parseMs: t1 - t0, stringifyMs: t2 - t1, scansMs: t3 - t2, bytes: Buffer.byteLength(text) };
 }
 
 function runChild(kind: string, dir: string): Measured {
   const self = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, [self, '--measure', kind, '--dir', dir, '--images', String(IMAGES), '--per-image', String(PER_IMAGE)], {
-    encoding: 'utf8',
-    maxBuffer: 16 * MiB,
-  });
+  const result = spawnSync(process.execPath, ['--optimize-for-size', self, '--measure', kind, '--dir', dir, '--per-image', String(PER_IMAGE)], { encoding: 'utf8', maxBuffer: 16 * MiB });
   if (result.status !== 0) throw new Error(`bench:merge ${kind} failed (exit ${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as Measured;
 }
@@ -171,46 +164,64 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await measure(opts.measure, opts.dir!)));
     return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'bench-merge-'));
-  try {
-    console.error(`[bench:merge] machine: ${machine()}; load average ${load()}`);
-    console.error(`[bench:merge] writing ${IMAGES} scan results of ${PER_IMAGE} findings and last week's CSV into ${dir}`);
-    await writeInputs(dir);
-    // Fresh copies of the inputs for each run: the activity overwrites last week's CSV.
-    const csvPath = join(paths(dir).reports, csvFileName(RELEASE));
-    const lastWeek = await readFile(csvPath);
-    const again = async () => writeFileAtomic(csvPath, lastWeek.toString('utf8'));
-    const activity = runChild('activity', dir);
-    await again();
-    const phases = runChild('phases', dir);
-    await again();
-    const floor = runChild('floor', dir);
-    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-    const m = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
-    const met = (ok: boolean) => (ok ? 'met' : '**missed**');
-    console.log(`Merge benchmark: ${activity.rows!.toLocaleString('en-US')} findings in ${IMAGES.toLocaleString('en-US')} images against a ${phases.previousRows!.toLocaleString('en-US')}-row previous report (${m(phases.bytes!)}), each figure from a fresh process.\n`);
-    console.log(
-      table(
-        ['measure', 'value', 'target'],
-        [
-          ['merge: read + parse previous CSV, merge, render, write (composeReleaseReport)', s(activity.composeMs!), `< 3 s: ${met(activity.composeMs! < 3000)}`],
-          ['peak RSS of the process (load scans + merge)', m(activity.peak!), `< 400 MB: ${met(activity.peak! < 400 * 1000 * 1000)}`],
-          ['  of which: RSS after loading the scans', m(activity.rssAfterLoad!), ''],
-          ['load the scan results (2 readJson per image)', s(activity.loadMs!), ''],
-          ['phase: read previous CSV', s(phases.readMs!), ''],
-          ['phase: parse previous CSV (csv-parse)', s(phases.parseMs!), ''],
-          ['phase: merge (triage carry-over)', s(phases.mergeMs!), ''],
-          ['phase: render new CSV (csv-stringify)', s(phases.renderMs!), ''],
-          ['phase: write new CSV', s(phases.writeMs!), ''],
-          ['floor: csv-parse alone, same bytes', s(floor.parseMs!), ''],
-          ['floor: csv-stringify alone, same records', s(floor.stringifyMs!), ''],
-          ['notes carried over / new / fixed', `${activity.notes!.toLocaleString('en-US')} / ${activity.new!.toLocaleString('en-US')} / ${activity.fixed!.toLocaleString('en-US')}`, ''],
-        ],
-      ),
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const sizes = opts.sizes.split(',').map(Number);
+  console.error(`[bench:merge] machine: ${machine()}; load average ${load()}`);
+  const results: { rows: number; activity: Measured; floor: Measured; memory: Measured; baseline: Measured }[] = [];
+  for (const rows of sizes) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-merge-'));
+    try {
+      console.error(`[bench:merge] ${rows} rows: writing ${rows / PER_IMAGE} scan results of ${PER_IMAGE} findings and last week's CSV into ${dir}`);
+      await writeInputs(dir, rows);
+      // The activity replaces last week's CSV: the other measures read the copy kept here.
+      const lastWeek = await readFile(paths(dir).csv, 'utf8');
+      const floor = runChild('floor', dir);
+      const memory = runChild('memory', dir);
+      const baseline = runChild('baseline', dir);
+      const activity = runChild('activity', dir);
+      await writeFileAtomic(paths(dir).csv, lastWeek);
+      results.push({ rows, activity, floor, memory, baseline });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const m = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+  console.log(`Merge benchmark: the writeReleaseReport activity, ${PER_IMAGE} findings an image, each figure from a fresh \`node --optimize-for-size\` process.\n`);
+  console.log(
+    table(
+      ['rows', 'previous CSV', 'activity wall', 'floor: csv-parse + csv-stringify', 'ratio', 'floor + reading the scans', 'activity peak RSS', 'in-memory merge peak RSS', 'process baseline'],
+      results.map(({ rows, activity, floor, memory, baseline }) => {
+        const floorMs = floor.parseMs! + floor.stringifyMs!;
+        return [
+          rows.toLocaleString('en-US'),
+          m(floor.bytes!),
+          s(activity.ms!),
+          `${s(floorMs)} (${s(floor.parseMs!)} + ${s(floor.stringifyMs!)})`,
+          `${(activity.ms! / floorMs).toFixed(2)}x`,
+          s(floorMs + floor.scansMs!),
+          m(activity.peak!),
+          m(memory.peak!),
+          m(baseline.peak!),
+        ];
+      }),
+    ),
+  );
+  const largest = results.at(-1)!;
+  const smallest = results[0]!;
+  const growth = largest.activity.peak! - smallest.activity.peak!;
+  const worstRatio = Math.max(...results.map((r) => r.activity.ms! / (r.floor.parseMs! + r.floor.stringifyMs!)));
+  console.log('');
+  console.log(
+    table(
+      ['target', 'value', ''],
+      [
+        [`peak RSS at ${largest.rows.toLocaleString('en-US')} rows < 300 MB`, `${(largest.activity.peak! / MB).toFixed(0)} MB`, pass(largest.activity.peak! < 300 * MB)],
+        [`growth ${smallest.rows.toLocaleString('en-US')} -> ${largest.rows.toLocaleString('en-US')} rows < 60 MB`, `${(growth / MB).toFixed(0)} MB`, pass(growth < 60 * MB)],
+        ['wall <= 1.5x the floor, at every size', `${worstRatio.toFixed(2)}x`, pass(worstRatio <= 1.5)],
+        ['findings / new / fixed at the largest size', `${largest.activity.findings!.toLocaleString('en-US')} / ${largest.activity.new!.toLocaleString('en-US')} / ${largest.activity.fixed!.toLocaleString('en-US')}`, ''],
+      ],
+    ),
+  );
 }
 
 await main();

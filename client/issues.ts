@@ -1,6 +1,6 @@
 import { reconcileReports } from '../activities/reconcile-issues.js';
-import { storeKeys } from '../activities/result-store.js';
-import type { ReleaseReport } from '../core/triage.js';
+import { latestReport } from '../activities/load-reports.js';
+import type { ReportSource } from '../activities/report-source.js';
 import { ConfigError, loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { depsFromConfig } from '../worker/worker.js';
 
@@ -12,9 +12,9 @@ export async function reconcileFromStore(flags: ReleaseFlags & { repo?: string }
   deps.issueRepository = flags.repo ?? input.issueRepository ?? env.GITHUB_REPOSITORY;
   if (apply && !deps.issueRepository) throw new ConfigError('issues apply needs --repo owner/name, issueRepository in the config, or GITHUB_REPOSITORY');
   if (apply && !deps.githubCanWrite) throw new ConfigError('issues apply needs GITHUB_TOKEN (or GITHUB_TOKEN_FILE)');
-  const reports: ReleaseReport[] = [];
+  const reports: ReportSource[] = [];
   for (const release of input.releases) {
-    const report = await deps.store.readJson<ReleaseReport>(storeKeys.latestReport(release.name));
+    const report = await latestReport(deps, release.name);
     if (!report) throw new ConfigError(`no stored report for release ${release.name} in ${deps.store.path('releases')}; run a scan first`);
     reports.push(report);
   }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { publishSiteFromReports } from '../activities/publish-site.js';
-import { composeReleaseReport, loadReleaseScans, writeReportOutputs } from '../activities/release-report.js';
+import { composeReleaseReport, discardComposed, releaseScans, writeReportOutputs } from '../activities/release-report.js';
+import { csvFileReport } from '../activities/report-source.js';
 import { LocalReportStore } from '../activities/report-store.js';
 import { FolderResultStore } from '../activities/result-store.js';
 import { ConfigError } from '../worker/config.js';
@@ -13,7 +14,7 @@ import { ConfigError } from '../worker/config.js';
  */
 export async function renderFromResults(options: { release: string; results: string; out: string; previous?: string }): Promise<number> {
   const runFolder = new FolderResultStore(resolve(options.results));
-  const { images, scans } = await loadReleaseScans(runFolder, options.release);
+  const { images, scans } = await releaseScans(runFolder, options.release);
   if (images.length === 0) {
     throw new ConfigError(`${options.results} holds no image list for release ${options.release}; give the run folder (data/runs/<run>) of a run that scanned it`);
   }
@@ -36,9 +37,14 @@ export async function renderFromResults(options: { release: string; results: str
     message: `CVE report for ${options.release}`,
     previousText,
   });
-  const { csvPath, summaryPath } = await writeReportOutputs(out, composed, now);
-  const site = await publishSiteFromReports(out, [composed.report], { generatedAt: now });
-  console.log(`${composed.summary.findings} findings in ${images.length} images (${scans.size} with results)`);
-  console.log(`CSV: ${csvPath}\nsummary: ${summaryPath}\nsite: ${site.sitePath}`);
-  return 0;
+  try {
+    const { csvPath, summaryPath } = await writeReportOutputs(out, composed, now);
+    const site = await publishSiteFromReports(out, [csvFileReport(composed.head, composed.summary, composed.csvPath)], { generatedAt: now });
+    const failed = composed.summary.images.failed;
+    console.log(`${composed.summary.findings} findings in ${images.length} images (${images.length - failed} with results)`);
+    console.log(`CSV: ${csvPath}\nsummary: ${summaryPath}\nsite: ${site.sitePath}`);
+    return 0;
+  } finally {
+    await discardComposed(composed);
+  }
 }

@@ -1,7 +1,7 @@
 import { countBySeverity, severityRank } from './finding.js';
 import type { DesiredIssue, IssueFinding } from './issue.js';
 import { renderIssueBody, readIssueMarker, type IssueBodyOptions } from './render/markdown.js';
-import type { ReleaseReport } from './triage.js';
+import type { ReleaseReport, ReleaseReportHead, TriagedFinding } from './triage.js';
 
 export type { DesiredIssue, IssueFinding, IssueTriage } from './issue.js';
 
@@ -87,51 +87,76 @@ interface ImageAcc {
   findings: Map<string, { finding: IssueFinding; ignoredEverywhere: boolean }>;
 }
 
-/** Builds the issue every image should have, across all releases of the run. */
-export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
-  const images = new Map<string, ImageAcc>();
-  const acc = (image: string): ImageAcc => {
-    let a = images.get(image);
+/**
+ * The issue every image should have, across all releases of the run, built from each
+ * release's head and then its rows one at a time (in any order).
+ */
+export class DesiredIssuesBuilder {
+  private readonly images = new Map<string, ImageAcc>();
+  private readonly releases: string[] = [];
+
+  private acc(image: string): ImageAcc {
+    let a = this.images.get(image);
     if (!a) {
       a = { releases: new Set(), projects: new Set(), mirrored: false, windows: false, failed: false, findings: new Map() };
-      images.set(image, a);
+      this.images.set(image, a);
     }
     return a;
-  };
-  for (const report of reports) {
+  }
+
+  addRelease(report: Pick<ReleaseReportHead, 'release' | 'images'>): void {
+    this.releases.push(report.release);
     for (const record of report.images.records) {
-      const a = acc(record.image);
+      const a = this.acc(record.image);
       a.releases.add(report.release);
       record.projects.forEach((p) => a.projects.add(p));
       a.mirrored ||= record.mirrored;
       a.windows ||= record.windows;
     }
-    for (const failed of report.images.failed) acc(failed.image).failed = true;
-    for (const row of report.rows) {
-      const a = acc(row.image);
-      const key = `${row.vulnerabilityId}\u0000${row.packageName}\u0000${row.installedVersion}`;
-      const seen = a.findings.get(key);
-      const triage = { release: report.release, state: row.state, notes: row.notes, ignored: row.ignored };
-      if (seen) {
-        seen.ignoredEverywhere &&= row.ignored;
-        seen.finding.triage.push(triage);
-      } else {
-        a.findings.set(key, {
-          finding: {
-            vulnerabilityId: row.vulnerabilityId,
-            severity: row.severity,
-            packageName: row.packageName,
-            installedVersion: row.installedVersion,
-            fixedVersion: row.fixedVersion,
-            title: row.title,
-            url: row.url,
-            triage: [triage],
-          },
-          ignoredEverywhere: row.ignored,
-        });
-      }
+    for (const failed of report.images.failed) this.acc(failed.image).failed = true;
+  }
+
+  addRow(release: string, row: TriagedFinding): void {
+    const a = this.acc(row.image);
+    const key = `${row.vulnerabilityId}\u0000${row.packageName}\u0000${row.installedVersion}`;
+    const seen = a.findings.get(key);
+    const triage = { release, state: row.state, notes: row.notes, ignored: row.ignored };
+    if (seen) {
+      seen.ignoredEverywhere &&= row.ignored;
+      seen.finding.triage.push(triage);
+    } else {
+      a.findings.set(key, {
+        finding: {
+          vulnerabilityId: row.vulnerabilityId,
+          severity: row.severity,
+          packageName: row.packageName,
+          installedVersion: row.installedVersion,
+          fixedVersion: row.fixedVersion,
+          title: row.title,
+          url: row.url,
+          triage: [triage],
+        },
+        ignoredEverywhere: row.ignored,
+      });
     }
   }
+
+  build(): DesiredIssues {
+    return desiredIssuesOf(this.images, this.releases);
+  }
+}
+
+/** Builds the issue every image should have from reports held in memory. */
+export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
+  const builder = new DesiredIssuesBuilder();
+  for (const report of reports) {
+    builder.addRelease(report);
+    for (const row of report.rows) builder.addRow(report.release, row);
+  }
+  return builder.build();
+}
+
+function desiredIssuesOf(images: Map<string, ImageAcc>, releaseNames: string[]): DesiredIssues {
   const open: DesiredIssue[] = [];
   const resolved: string[] = [];
   const held: string[] = [];
@@ -171,7 +196,7 @@ export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
       projects,
     });
   }
-  return { open, resolved, held, releases: reports.map((r) => r.release).sort() };
+  return { open, resolved, held, releases: [...releaseNames].sort() };
 }
 
 function sameSet(a: string[], b: string[]): boolean {

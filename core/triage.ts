@@ -1,7 +1,9 @@
-import { countBySeverity, compareFindings, type Finding, type SeverityCounts } from './finding.js';
+import { compareFindings, emptySeverityCounts, type Finding, type SeverityCounts } from './finding.js';
 import type { ImageRecord } from './image-list.js';
-import { parseImageRef } from './image-ref.js';
+import { DEFAULT_STATE, PreviousReport } from './previous-report.js';
 import type { ImageScan } from './scan.js';
+
+export { DEFAULT_STATE } from './previous-report.js';
 
 /** A row of a previous report: only what a person may have written, plus its identity. */
 export interface PreviousRow {
@@ -18,7 +20,6 @@ export interface PreviousRow {
   cells?: Record<string, string>;
 }
 
-export const DEFAULT_STATE = 'triaged';
 export const IGNORE_STATE = 'ignore';
 
 export interface TriagedFinding extends Finding {
@@ -46,14 +47,19 @@ export interface FailedImage {
   summary: string;
 }
 
-export interface ReleaseReport {
+/** Everything a release report says except its rows: small at any size, so it is what travels and is stored as JSON. */
+export interface ReleaseReportHead {
   release: string;
-  rows: TriagedFinding[];
-  /** Previous rows of images whose scan failed this run, kept verbatim. */
-  carriedRows: PreviousRow[];
   images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[] };
   problems: TriageProblem[];
   changes: { new: number; fixed: number; unchanged: number };
+}
+
+/** A release report held whole: what tests, benchmarks and `render` build in memory. */
+export interface ReleaseReport extends ReleaseReportHead {
+  rows: TriagedFinding[];
+  /** Previous rows of images whose scan failed this run, kept verbatim. */
+  carriedRows: PreviousRow[];
 }
 
 export interface ReleaseReportSummary {
@@ -87,118 +93,113 @@ export function keepsPreviousRows(scan: ImageScan | undefined): boolean {
   return !scan || scan.outcome === 'failed';
 }
 
-/** Key of a finding within one image or repository. */
-const findingKeyOf = (pkg: string, id: string) => `${pkg}\u0000${id}`;
+/** Whether a state and notes make an honoured ignore: `state=ignore` with a justification. */
+export function isHonouredIgnore(state: string, notes: string): boolean {
+  return state.trim().toLowerCase() === IGNORE_STATE && notes.trim() !== '';
+}
 
-function repositoryOf(image: string): string | undefined {
-  try {
-    const ref = parseImageRef(image);
-    return `${ref.registry}/${ref.repository}`;
-  } catch {
-    return undefined;
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The image order of the CSV (its first sort key), so that images merged one by one come out as one sorted file. */
+export function imagesInReportOrder(images: readonly ImageRecord[]): ImageRecord[] {
+  return [...images].sort((a, b) => compareText(a.image, b.image));
+}
+
+/** Counts of the rows of a release, added one row at a time. */
+export class ReportTally {
+  findings = 0;
+  ignored = 0;
+  readonly bySeverity = emptySeverityCounts();
+  readonly byState: Record<string, number> = {};
+
+  add(row: Pick<TriagedFinding, 'severity' | 'state' | 'ignored'>): void {
+    this.findings++;
+    this.bySeverity[row.severity]++;
+    this.byState[row.state] = (this.byState[row.state] ?? 0) + 1;
+    if (row.ignored) this.ignored++;
+  }
+
+  summary(head: ReleaseReportHead): ReleaseReportSummary {
+    return {
+      release: head.release,
+      images: {
+        total: head.images.records.length,
+        withFindings: head.images.withFindings,
+        clean: head.images.clean,
+        osNotScanned: head.images.osNotScanned.length,
+        failed: head.images.failed.length,
+      },
+      findings: this.findings,
+      bySeverity: { ...this.bySeverity },
+      byState: { ...this.byState },
+      ignored: this.ignored,
+      invalidIgnores: head.problems.length,
+      changes: head.changes,
+      failedImages: head.images.failed,
+      osNotScannedImages: head.images.osNotScanned,
+    };
   }
 }
 
 /**
- * Previous rows indexed by owner (image, or repository) then by (package, id):
- * nested maps keep keys short, which matters at 200,000 rows.
+ * The merge of this run's scans with the previous report, one image at a time, so that
+ * a release of any size is merged holding one image's findings. Triage is looked up by
+ * (image, package, id), then by (repository, package, id) so that notes survive a tag
+ * bump. Images must be given in `imagesInReportOrder`; each image's rows come back sorted,
+ * so together they are in the CSV's one order.
  */
-class TriageIndex {
-  private readonly byOwner = new Map<string, Map<string, PreviousRow>>();
+export class ReleaseMerge {
+  private readonly position: Map<string, number>;
+  private readonly problems: TriageProblem[] = [];
+  private readonly failed: FailedImage[] = [];
+  private readonly osNotScanned: string[] = [];
+  private readonly scanned = new Set<string>();
+  private clean = 0;
+  private withFindings = 0;
+  private newCount = 0;
+  private rowCount = 0;
+  readonly tally = new ReportTally();
 
-  /** Prefers the row that carries a person's words when one key matches several rows. */
-  add(owner: string, row: PreviousRow): void {
-    let rows = this.byOwner.get(owner);
-    if (!rows) {
-      rows = new Map();
-      this.byOwner.set(owner, rows);
-    }
-    const key = findingKeyOf(row.packageName, row.vulnerabilityId);
-    const existing = rows.get(key);
-    if (!existing || (existing.notes.trim() === '' && row.notes.trim() !== '')) rows.set(key, row);
+  constructor(
+    private readonly release: string,
+    private readonly images: readonly ImageRecord[],
+    private readonly previous: PreviousReport,
+    private readonly today: string,
+  ) {
+    this.position = new Map(images.map((r, i) => [r.image, i]));
   }
 
-  get(owner: string, pkg: string, id: string): PreviousRow | undefined {
-    return this.byOwner.get(owner)?.get(findingKeyOf(pkg, id));
-  }
-
-  has(owner: string): boolean {
-    return this.byOwner.has(owner);
-  }
-}
-
-/**
- * Merges this run's scans with the previous report. Triage is looked up by
- * (image, package, id), then by (repository, package, id) so that notes
- * survive a tag bump. Images whose scan failed keep their previous rows.
- */
-export function mergeTriage(input: MergeInput): ReleaseReport {
-  const byImage = new TriageIndex();
-  const byRepository = new TriageIndex();
-  const previousByImage = new Map<string, PreviousRow[]>();
-  for (const row of input.previous) {
-    byImage.add(row.image, row);
-    let ofImage = previousByImage.get(row.image);
-    if (!ofImage) {
-      ofImage = [];
-      previousByImage.set(row.image, ofImage);
-    }
-    ofImage.push(row);
-  }
-  for (const [image, ofImage] of previousByImage) {
-    const repository = repositoryOf(image);
-    if (repository) for (const row of ofImage) byRepository.add(repository, row);
-  }
-
-  const rows: TriagedFinding[] = [];
-  const carriedRows: PreviousRow[] = [];
-  const problems: TriageProblem[] = [];
-  const failed: FailedImage[] = [];
-  const osNotScanned: string[] = [];
-  let clean = 0;
-  let withFindings = 0;
-  const matchedPrevious = new Set<PreviousRow>();
-  // New: no previous row, neither for this image nor (after a tag bump) for its repository.
-  let newCount = 0;
-  const scannedImages = new Set<string>();
-  const currentByImage = new Map<string, Set<string>>();
-
-  for (const record of input.images) {
-    const scan = input.scans.get(record.image);
+  /**
+   * The rows of one image, sorted; `undefined` when its scan failed or is missing, in which
+   * case its previous rows are to be carried over verbatim by the caller.
+   */
+  mergeImage(record: ImageRecord, scan: ImageScan | undefined): TriagedFinding[] | undefined {
     if (!scan || keepsPreviousRows(scan)) {
-      failed.push({
+      this.failed.push({
         image: record.image,
         type: scan?.failure?.type ?? 'NotScanned',
         summary: scan?.failure?.summary ?? 'no scan result was recorded for this image in this run',
       });
-      carriedRows.push(...(previousByImage.get(record.image) ?? []));
-      continue;
+      return undefined;
     }
-    scannedImages.add(record.image);
-    if (!scan.osScanned) osNotScanned.push(record.image);
+    this.scanned.add(record.image);
+    if (!scan.osScanned) this.osNotScanned.push(record.image);
     if (scan.findings.length === 0) {
-      if (scan.osScanned) clean++;
-      continue;
+      if (scan.osScanned) this.clean++;
+      return [];
     }
-    withFindings++;
-    const repo = `${record.registry}/${record.repository}`;
-    // A renamed tag inherits triage only when this exact image has no report of its own yet.
-    const inheritsFromRepository = !byImage.has(record.image);
-    const current = new Set<string>();
-    currentByImage.set(record.image, current);
+    this.withFindings++;
+    const repository = `${record.registry}/${record.repository}`;
+    const rows: TriagedFinding[] = [];
     for (const finding of scan.findings) {
-      current.add(findingKeyOf(finding.packageName, finding.vulnerabilityId));
-      const previous =
-        byImage.get(record.image, finding.packageName, finding.vulnerabilityId) ??
-        (inheritsFromRepository ? byRepository.get(repo, finding.packageName, finding.vulnerabilityId) : undefined);
-      if (previous) matchedPrevious.add(previous);
-      else newCount++;
+      const previous = this.previous.lookup(record.image, repository, finding.packageName, finding.vulnerabilityId);
+      // New: no previous row, neither for this image nor (after a tag bump) for its repository.
+      if (!previous) this.newCount++;
       const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
       const notes = previous?.notes ?? '';
-      const ignoreWritten = state.trim().toLowerCase() === IGNORE_STATE;
-      const justified = notes.trim() !== '';
-      if (ignoreWritten && !justified) {
-        problems.push({
+      const ignored = isHonouredIgnore(state, notes);
+      if (state.trim().toLowerCase() === IGNORE_STATE && !ignored) {
+        this.problems.push({
           image: record.image,
           packageName: finding.packageName,
           vulnerabilityId: finding.vulnerabilityId,
@@ -223,53 +224,68 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
         publishedDate: finding.publishedDate,
         state,
         notes,
-        firstSeen: previous ? previous.firstSeen : input.today,
+        firstSeen: previous ? previous.firstSeen : this.today,
         mirrored: record.mirrored,
         windows: record.windows,
         projects: record.projects,
-        ignored: ignoreWritten && justified,
+        ignored,
       });
     }
+    rows.sort(compareFindings);
+    for (const row of rows) this.tally.add(row);
+    this.rowCount += rows.length;
+    return rows;
   }
-  rows.sort(compareFindings);
 
-  // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.
-  const releaseImages = new Set(input.images.map((i) => i.image));
-  const fixedKeys = new Set<string>();
-  for (const row of input.previous) {
-    const key = findingKeyOf(row.packageName, row.vulnerabilityId);
-    if (currentByImage.get(row.image)?.has(key) || matchedPrevious.has(row)) continue;
-    if (scannedImages.has(row.image) || !releaseImages.has(row.image)) fixedKeys.add(`${row.image}\u0000${key}`);
+  /** What the release's report says besides its rows; call once every image was merged. */
+  finish(): ReleaseReportHead {
+    // Lists in the order of the release's image list, as they were before the merge streamed.
+    const byPosition = (a: { image: string }, b: { image: string }) => this.position.get(a.image)! - this.position.get(b.image)!;
+    const inRelease = new Set(this.position.keys());
+    return {
+      release: this.release,
+      images: {
+        records: [...this.images],
+        withFindings: this.withFindings,
+        clean: this.clean,
+        osNotScanned: this.osNotScanned.map((image) => ({ image })).sort(byPosition).map((i) => i.image),
+        failed: [...this.failed].sort(byPosition),
+      },
+      problems: [...this.problems].sort(byPosition),
+      // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.
+      changes: { new: this.newCount, fixed: this.previous.countFixed(this.scanned, inRelease), unchanged: this.rowCount - this.newCount },
+    };
   }
-  return {
-    release: input.release,
-    rows,
-    carriedRows,
-    images: { records: input.images, withFindings, clean, osNotScanned, failed },
-    problems,
-    changes: { new: newCount, fixed: fixedKeys.size, unchanged: rows.length - newCount },
-  };
+}
+
+/** The index of previous rows the merge reads, from rows held in memory. */
+export function previousReportOf(rows: Iterable<PreviousRow>): PreviousReport {
+  const previous = new PreviousReport();
+  for (const row of rows) previous.add(row.image, row.packageName, row.vulnerabilityId, row.state, row.notes, row.firstSeen);
+  return previous;
+}
+
+/** The whole merge in memory: the streaming merge, with every row kept. */
+export function mergeTriage(input: MergeInput): ReleaseReport {
+  const merge = new ReleaseMerge(input.release, input.images, previousReportOf(input.previous), input.today);
+  const previousByImage = new Map<string, PreviousRow[]>();
+  for (const row of input.previous) {
+    const ofImage = previousByImage.get(row.image);
+    if (ofImage) ofImage.push(row);
+    else previousByImage.set(row.image, [row]);
+  }
+  const rows: TriagedFinding[] = [];
+  const carriedRows: PreviousRow[] = [];
+  for (const record of imagesInReportOrder(input.images)) {
+    const merged = merge.mergeImage(record, input.scans.get(record.image));
+    if (merged) for (const row of merged) rows.push(row);
+    else carriedRows.push(...(previousByImage.get(record.image) ?? []));
+  }
+  return { ...merge.finish(), rows, carriedRows };
 }
 
 export function summarizeReport(report: ReleaseReport): ReleaseReportSummary {
-  const byState: Record<string, number> = {};
-  for (const row of report.rows) byState[row.state] = (byState[row.state] ?? 0) + 1;
-  return {
-    release: report.release,
-    images: {
-      total: report.images.records.length,
-      withFindings: report.images.withFindings,
-      clean: report.images.clean,
-      osNotScanned: report.images.osNotScanned.length,
-      failed: report.images.failed.length,
-    },
-    findings: report.rows.length,
-    bySeverity: countBySeverity(report.rows),
-    byState,
-    ignored: report.rows.filter((r) => r.ignored).length,
-    invalidIgnores: report.problems.length,
-    changes: report.changes,
-    failedImages: report.images.failed,
-    osNotScannedImages: report.images.osNotScanned,
-  };
+  const tally = new ReportTally();
+  for (const row of report.rows) tally.add(row);
+  return tally.summary(report);
 }

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { severityRank, toSeverity } from '../finding.js';
-import type { PreviousRow, ReleaseReport, TriagedFinding } from '../triage.js';
+import { isHonouredIgnore, type PreviousRow, type ReleaseReport, type TriagedFinding } from '../triage.js';
 
 /** The columns of the system this replaces, first and in this order: people's notes live in them. */
 export const LEGACY_COLUMNS = [
@@ -51,7 +51,7 @@ export function readCell(value: string): string {
 }
 
 /** A row's cells in REPORT_COLUMNS order. */
-function findingCells(row: TriagedFinding): string[] {
+export function findingCells(row: TriagedFinding): string[] {
   return [
     row.image,
     row.packageName,
@@ -76,7 +76,7 @@ function findingCells(row: TriagedFinding): string[] {
   ];
 }
 
-function carriedCells(row: PreviousRow): string[] {
+export function carriedCells(row: PreviousRow): string[] {
   const cells = row.cells;
   // Writing the row without its cells would blank what a person wrote in it.
   if (!cells) throw new Error(`the previous row ${row.image} ${row.packageName} ${row.vulnerabilityId} was read without its cells and cannot be carried over`);
@@ -88,7 +88,7 @@ const SORT_COLUMNS = (['image', 'severity', 'vulnerability_id', 'package_name', 
 const SEVERITY_COLUMN = column('severity');
 
 /** The one order of core/finding.ts, on cells, so rows carried over verbatim sort among the others. */
-function compareCells(a: string[], b: string[]): number {
+export function compareCells(a: string[], b: string[]): number {
   for (const i of SORT_COLUMNS) {
     if (i === SEVERITY_COLUMN) {
       const d = severityRank(toSeverity(a[i])) - severityRank(toSeverity(b[i]));
@@ -103,6 +103,36 @@ function compareCells(a: string[], b: string[]): number {
 /** Records handed to csv-stringify at a time: the cells of one batch are garbage before the next is built. */
 const RENDER_BATCH = 2_000;
 
+/**
+ * The release CSV, written a batch of records at a time: `add` and `end` give the text to
+ * append, so the file can be streamed to disk (or joined in memory) without ever holding
+ * its cells. Same records, same bytes, so the weekly commit shows only what changed.
+ */
+export class ReportCsvWriter {
+  private batch: string[][] = [];
+  private written = false;
+
+  /** A record in REPORT_COLUMNS order; the writer neutralizes its cells in place. */
+  add(record: string[]): string | undefined {
+    for (let i = 0; i < record.length; i++) record[i] = neutralizeCell(record[i]!);
+    this.batch.push(record);
+    return this.batch.length === RENDER_BATCH ? this.flush() : undefined;
+  }
+
+  /** The rest; the header alone for a report without rows. */
+  end(): string {
+    return this.batch.length > 0 || !this.written ? this.flush() : '';
+  }
+
+  private flush(): string {
+    // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
+    const text = stringify(this.batch, { header: !this.written, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true });
+    this.written = true;
+    this.batch = [];
+    return text;
+  }
+}
+
 /** Rows (sorted by mergeTriage) and carried rows, in the one order, as cell arrays. */
 function* recordsInOrder(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): Generator<string[]> {
   // Carried rows are few (images whose scan failed): sort them and merge them into the sorted rows.
@@ -116,22 +146,78 @@ function* recordsInOrder(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): G
   while (c < carried.length) yield carried[c++]!;
 }
 
-/** Writes the release CSV: same input, same bytes, so the weekly commit shows only what changed. */
+/** Writes the release CSV in memory (tests, `render`); the report activity streams the same writer to a file. */
 export function renderReportCsv(report: Pick<ReleaseReport, 'rows' | 'carriedRows'>): string {
+  const writer = new ReportCsvWriter();
   const parts: string[] = [];
-  let batch: string[][] = [];
-  const flush = () => {
-    // quote_record_delimiter: a cell holding a lone CR must be quoted too, or other readers split the record there.
-    parts.push(stringify(batch, { header: parts.length === 0, columns: [...REPORT_COLUMNS], record_delimiter: '\n', quote_record_delimiter: true }));
-    batch = [];
-  };
   for (const record of recordsInOrder(report)) {
-    for (let i = 0; i < record.length; i++) record[i] = neutralizeCell(record[i]!);
-    batch.push(record);
-    if (batch.length === RENDER_BATCH) flush();
+    const text = writer.add(record);
+    if (text) parts.push(text);
   }
-  if (batch.length > 0 || parts.length === 0) flush();
+  parts.push(writer.end());
   return parts.join('');
+}
+
+/** Options csv-parse is given for every report, ours or a person's, streamed or not. */
+export const CSV_PARSE_OPTIONS = { bom: true, skip_empty_lines: true, relax_column_count: false } as const;
+
+/** The fields of a row the merge reads, from any report: ours, or the legacy ten columns. */
+interface ReportLayout {
+  header: string[];
+  image: number;
+  packageName: number;
+  vulnerabilityId: number;
+  state: number;
+  notes: number;
+  firstSeen: number;
+}
+
+/**
+ * Reads a report's records one at a time, the header first: what the sync parser and the
+ * streaming one share. Names the file in every error.
+ */
+export class ReportRecordReader {
+  private layout?: ReportLayout;
+
+  constructor(readonly source: string) {}
+
+  /** Takes the header; false when the record was it. */
+  private takeHeader(values: string[]): boolean {
+    if (this.layout) return false;
+    const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !values.includes(c));
+    if (missing.length > 0) throw new InvalidReportCsvError(`${this.source} is missing the column(s) ${missing.join(', ')}`);
+    const index = (name: string) => values.indexOf(name);
+    this.layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
+    return true;
+  }
+
+  /** The previous-row fields of a record, or undefined for the header. */
+  previous(values: string[]): PreviousRow | undefined {
+    if (this.takeHeader(values)) return undefined;
+    const layout = this.layout!;
+    const cell = (i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
+    return {
+      image: cell(layout.image),
+      packageName: cell(layout.packageName),
+      vulnerabilityId: cell(layout.vulnerabilityId),
+      state: cell(layout.state),
+      notes: cell(layout.notes),
+      firstSeen: cell(layout.firstSeen),
+    };
+  }
+
+  /** Every cell of a record by column name (for rows carried over verbatim). */
+  cells(values: string[]): Record<string, string> {
+    const cells: Record<string, string> = {};
+    this.layout!.header.forEach((name, i) => (cells[name] = readCell(values[i] ?? '')));
+    return cells;
+  }
+}
+
+/** Wraps csv-parse's own errors so that every one names the file and says what it is. */
+export function invalidReport(error: unknown, source: string): Error {
+  if (error instanceof InvalidReportCsvError) return error;
+  return new InvalidReportCsvError(`${source} is not a valid CSV report: ${(error as Error).message}`);
 }
 
 export interface ParseReportOptions {
@@ -149,40 +235,59 @@ export type FullReportRow = PreviousRow & { cells: Record<string, string> };
 export function parseReportCsv(text: string, source: string): FullReportRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions): PreviousRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions = {}): PreviousRow[] {
-  // The header, and where each field the merge reads sits in it; set by the first record.
-  let layout: { header: string[]; image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number } | undefined;
-  const cell = (values: string[], i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
+  const reader = new ReportRecordReader(source);
   // Each record becomes a row as it is read, so the whole table of cells never exists at once.
   const toRow = (values: string[]): PreviousRow | undefined => {
-    if (!layout) {
-      const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !values.includes(c));
-      if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
-      const index = (name: string) => values.indexOf(name);
-      layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
-      return undefined;
-    }
-    const image = cell(values, layout.image);
-    const row: PreviousRow = {
-      image,
-      packageName: cell(values, layout.packageName),
-      vulnerabilityId: cell(values, layout.vulnerabilityId),
-      state: cell(values, layout.state),
-      notes: cell(values, layout.notes),
-      firstSeen: cell(values, layout.firstSeen),
-    };
-    if (!options.keepCells || options.keepCells(image)) {
-      const cells: Record<string, string> = {};
-      layout.header.forEach((name, i) => (cells[name] = readCell(values[i] ?? '')));
-      row.cells = cells;
-    }
+    const row = reader.previous(values);
+    if (row && (!options.keepCells || options.keepCells(row.image))) row.cells = reader.cells(values);
     return row;
   };
   try {
     // csv-parse's types expect on_record to return a record of cells; any value is kept as returned.
     const onRecord = toRow as unknown as (values: string[]) => string[] | undefined;
-    return parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false, on_record: onRecord }) as unknown as PreviousRow[];
+    return parse(text, { ...CSV_PARSE_OPTIONS, on_record: onRecord }) as unknown as PreviousRow[];
   } catch (error) {
-    if (error instanceof InvalidReportCsvError) throw error;
-    throw new InvalidReportCsvError(`${source} is not a valid CSV report: ${(error as Error).message}`);
+    throw invalidReport(error, source);
   }
+}
+
+const COLUMN_INDEX = Object.fromEntries(REPORT_COLUMNS.map((name, i) => [name, i])) as Record<ReportColumn, number>;
+
+/**
+ * A row of a CSV this project wrote (every column, in REPORT_COLUMNS order) as the finding it
+ * was written from: how the issue and site activities read a release's rows back, one at a time.
+ */
+export function triagedFindingOf(values: string[]): TriagedFinding {
+  const cell = (name: ReportColumn) => readCell(values[COLUMN_INDEX[name]] ?? '');
+  const state = cell('state');
+  const notes = cell('notes');
+  const projects = cell('projects');
+  return {
+    image: cell('image'),
+    target: cell('target'),
+    class: cell('class'),
+    type: cell('type'),
+    packageName: cell('package_name'),
+    packagePath: cell('package_path'),
+    installedVersion: cell('installed_version'),
+    fixedVersion: cell('patched_version'),
+    vulnerabilityId: cell('vulnerability_id'),
+    severity: toSeverity(cell('severity')),
+    status: cell('status'),
+    title: cell('title'),
+    url: cell('url'),
+    publishedDate: cell('published_date'),
+    state,
+    notes,
+    firstSeen: cell('first_seen'),
+    mirrored: cell('mirrored') === 'true',
+    windows: cell('windows') === 'true',
+    projects: projects === '' ? [] : projects.split(' '),
+    ignored: isHonouredIgnore(state, notes),
+  };
+}
+
+/** Whether a header is this project's own, column for column: only such a file can be read back as findings. */
+export function isOwnHeader(values: string[]): boolean {
+  return values.length === REPORT_COLUMNS.length && REPORT_COLUMNS.every((name, i) => values[i] === name);
 }

@@ -1,6 +1,6 @@
 import { SEVERITIES, countBySeverity } from '../finding.js';
 import type { ReleaseHistory } from '../history.js';
-import type { FailedImage, ReleaseReport, ReleaseReportSummary, TriagedFinding } from '../triage.js';
+import type { FailedImage, ReleaseReport, ReleaseReportHead, ReleaseReportSummary, TriagedFinding } from '../triage.js';
 import { safeHttpUrl } from './markdown.js';
 import { renderSeverityChart } from './site-chart.js';
 import { TREND_CHART_STYLE, renderIndexTrends, renderReleaseTrends } from './trend-chart.js';
@@ -16,7 +16,7 @@ import {
   siteLink,
   timeHtml,
 } from './site-page.js';
-import { FINDINGS_TABLE_SCRIPT, findingMark, findingsTableData, findingsTableHtml } from './site-table.js';
+import { FINDINGS_TABLE_SCRIPT, findingMark, findingsTableData, findingsTableHtml, type TableData } from './site-table.js';
 
 /**
  * The static CVE site: an index of releases, a page per release, an index of
@@ -200,7 +200,7 @@ function failedItem(f: FailedImage): string {
 }
 
 /** Images the report could not fully vouch for, always shown, so a gap never reads as "no CVEs". */
-function scanGapsHtml(report: ReleaseReport): string {
+function scanGapsHtml(report: ReleaseReportHead): string {
   const { failed, osNotScanned, records } = report.images;
   const windows = new Set(records.filter((r) => r.windows).map((r) => r.image));
   const notScanned = osNotScanned.map((image) => `<li>${siteLink(image, imagePageName(image))}${windows.has(image) ? badge('windows', 'windows') : ''}</li>`);
@@ -218,14 +218,15 @@ ${section('invalid-ignores', 'Invalid ignores', problems, 'alert', '<code>state=
 </div>`;
 }
 
-function releaseSummary(report: ReleaseReport, s: ReleaseReportSummary): string {
+function releaseSummary(report: ReleaseReportHead, s: ReleaseReportSummary): string {
   const ignored = s.ignored ? `; ${formatCount(s.ignored)} ignored` : '';
   return `<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
 }
 
-export function renderReleasePage(report: ReleaseReport, entry: SiteRelease, options: SiteOptions): string {
+/** The release page; `data` is the findings table when the caller built it row by row (`FindingsTableBuilder`). */
+export function renderReleasePage(report: ReleaseReportHead & { rows?: TriagedFinding[] }, entry: SiteRelease, options: SiteOptions, data?: TableData): string {
   const s = entry.summary;
-  const data = findingsTableData(report.rows, imagePageName);
+  data ??= findingsTableData(report.rows ?? [], imagePageName);
   return page({
     title: `CVEs in ${s.release}`,
     body: `${crumbs([siteLink('All releases', INDEX_PAGE), siteLink('Images', IMAGES_PAGE), releaseFiles(entry)])}
@@ -260,46 +261,94 @@ export interface ImageView {
   releases: ImageInRelease[];
 }
 
-/** Regroups the releases' reports by image; `issueLinks` maps an image to its GitHub issue. */
-export function collectImageViews(reports: ReleaseReport[], issueLinks: Record<string, string> = {}): ImageView[] {
-  const views = new Map<string, ImageView>();
-  for (const report of reports) {
-    const rowsByImage = new Map<string, TriagedFinding[]>();
-    for (const row of report.rows) {
-      const rows = rowsByImage.get(row.image);
-      if (rows) rows.push(row);
-      else rowsByImage.set(row.image, [row]);
-    }
-    const failed = new Map(report.images.failed.map((f) => [f.image, f]));
-    const osNotScanned = new Set(report.images.osNotScanned);
-    for (const record of report.images.records) {
-      let view = views.get(record.image);
-      if (!view) {
-        view = { image: record.image, mirrored: false, windows: false, projects: [], issueUrl: issueLinks[record.image], releases: [] };
-        views.set(record.image, view);
-      }
+/** The releases' heads indexed for building image views one image at a time. */
+export class ImageViewIndex {
+  private readonly releases: { release: string; records: Map<string, ReleaseReportHead['images']['records'][number]>; failed: Map<string, FailedImage>; osNotScanned: Set<string> }[];
+
+  constructor(
+    heads: Pick<ReleaseReportHead, 'release' | 'images'>[],
+    private readonly issueLinks: Record<string, string> = {},
+  ) {
+    this.releases = heads.map((h) => ({
+      release: h.release,
+      records: new Map(h.images.records.map((r) => [r.image, r])),
+      failed: new Map(h.images.failed.map((f) => [f.image, f])),
+      osNotScanned: new Set(h.images.osNotScanned),
+    }));
+  }
+
+  /** Every image of every release, sorted: the order of the image pages, and of the CSVs' rows. */
+  images(): string[] {
+    const all = new Set<string>();
+    for (const r of this.releases) for (const image of r.records.keys()) all.add(image);
+    return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** The view of one image, with its rows per release (by release index; releases not shipping it are skipped). */
+  view(image: string, rowsOf: (releaseIndex: number) => TriagedFinding[]): ImageView {
+    const view: ImageView = { image, mirrored: false, windows: false, projects: [], issueUrl: this.issueLinks[image], releases: [] };
+    const projects = new Set<string>();
+    this.releases.forEach((r, i) => {
+      const record = r.records.get(image);
+      if (!record) return;
       view.mirrored ||= record.mirrored;
       view.windows ||= record.windows;
-      view.projects = [...new Set([...view.projects, ...record.projects])].sort();
-      view.releases.push({ release: report.release, failed: failed.get(record.image), osNotScanned: osNotScanned.has(record.image), rows: rowsByImage.get(record.image) ?? [] });
-    }
+      record.projects.forEach((p) => projects.add(p));
+      view.releases.push({ release: r.release, failed: r.failed.get(image), osNotScanned: r.osNotScanned.has(image), rows: rowsOf(i) });
+    });
+    view.projects = [...projects].sort();
+    return view;
   }
-  return [...views.values()].sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 }
 
-function issueLink(view: ImageView): string {
+/** Regroups the releases' reports by image; `issueLinks` maps an image to its GitHub issue. */
+export function collectImageViews(reports: ReleaseReport[], issueLinks: Record<string, string> = {}): ImageView[] {
+  const rowsByImage = reports.map((report) => {
+    const byImage = new Map<string, TriagedFinding[]>();
+    for (const row of report.rows) {
+      const rows = byImage.get(row.image);
+      if (rows) rows.push(row);
+      else byImage.set(row.image, [row]);
+    }
+    return byImage;
+  });
+  const index = new ImageViewIndex(reports, issueLinks);
+  return index.images().map((image) => index.view(image, (i) => rowsByImage[i]!.get(image) ?? []));
+}
+
+/** What the images index shows of an image in a release, without its rows. */
+export interface ImageStatus {
+  release: string;
+  failed?: FailedImage;
+  osNotScanned: boolean;
+  findings: number;
+  openCritical: number;
+}
+
+export type ImageIndexEntry = Omit<ImageView, 'releases'> & { releases: ImageStatus[] };
+
+/** An image view reduced to the images index's counts, so the index never needs the rows. */
+export function imageIndexEntry(view: ImageView): ImageIndexEntry {
+  return {
+    ...view,
+    releases: view.releases.map(({ rows, ...r }) => ({ ...r, findings: rows.length, openCritical: rows.filter((row) => row.severity === 'CRITICAL' && !row.ignored).length })),
+  };
+}
+
+function issueLink(view: Pick<ImageView, 'issueUrl'>): string {
   return view.issueUrl && safeHttpUrl(view.issueUrl) ? linkOrText('GitHub issue', view.issueUrl) : '<span class="muted">no issue</span>';
 }
 
 /** A short status for an image in a release: its finding count, or why there is none. */
-function statusHtml(entry: ImageInRelease): string {
+function statusHtml(entry: ImageStatus): string {
   if (entry.failed) return badge('failed', 'scan failed');
-  const count = entry.rows.length ? `${formatCount(entry.rows.length)}` : '<span class="ok">clean</span>';
-  const critical = entry.rows.filter((r) => r.severity === 'CRITICAL' && !r.ignored).length;
+  const count = entry.findings ? `${formatCount(entry.findings)}` : '<span class="ok">clean</span>';
+  const critical = entry.openCritical;
   return count + (critical ? ` <span class="sev sev-CRITICAL">${formatCount(critical)} CRITICAL</span>` : '') + (entry.osNotScanned ? badge('os-not-scanned', 'OS not scanned') : '');
 }
 
-export function renderImagesIndex(views: ImageView[], releases: string[], options: SiteOptions): string {
+export function renderImagesIndex(images: (ImageView | ImageIndexEntry)[], releases: string[], options: SiteOptions): string {
+  const views = images.map((v) => (v.releases.some((r) => 'rows' in r) ? imageIndexEntry(v as ImageView) : (v as ImageIndexEntry)));
   const header = ['Image', ...releases.map(escapeHtml), 'Issue'].map((h) => `<th>${h}</th>`).join('');
   const rows = views.map((view) => {
     const byRelease = new Map(view.releases.map((r) => [r.release, r]));

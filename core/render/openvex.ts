@@ -1,4 +1,5 @@
-import type { ReleaseReport } from '../triage.js';
+import type { ImageRecord } from '../image-list.js';
+import type { ReleaseReport, TriagedFinding } from '../triage.js';
 
 /** A product id Trivy matches when it scans the image: an OCI package URL by repository. */
 export function imagePurl(registry: string, repository: string): string {
@@ -12,35 +13,46 @@ export interface OpenVexOptions {
   author?: string;
 }
 
+type VexStatement = { vulnerability: { name: string }; products: { '@id': string; identifiers: { purl: string } }[]; status: 'not_affected'; impact_statement: string };
+
 /**
- * States every honoured ignore of a release as `not_affected`, with the person's
- * notes as the impact statement, so `trivy --vex` can apply the triage back to scans.
+ * States every honoured ignore of a release as `not_affected`, with the person's notes as
+ * the impact statement, so `trivy --vex` can apply the triage back to scans. Rows are added
+ * one at a time as the merge produces them; only ignores are kept.
  */
-export function renderOpenVex(report: Pick<ReleaseReport, 'release' | 'rows' | 'images'>, options: OpenVexOptions): string {
-  const records = new Map(report.images.records.map((r) => [r.image, r]));
-  const statements = new Map<string, { vulnerability: { name: string }; products: { '@id': string; identifiers: { purl: string } }[]; status: 'not_affected'; impact_statement: string }>();
-  for (const row of report.rows) {
-    if (!row.ignored) continue;
-    const record = records.get(row.image);
-    if (!record) continue;
+export class OpenVexStatements {
+  private readonly statements = new Map<string, VexStatement>();
+
+  add(row: Pick<TriagedFinding, 'ignored' | 'vulnerabilityId' | 'notes'>, record: Pick<ImageRecord, 'registry' | 'repository'> | undefined): void {
+    if (!row.ignored || !record) return;
     const purl = imagePurl(record.registry, record.repository);
     const key = `${row.vulnerabilityId}\u0000${purl}\u0000${row.notes}`;
-    if (statements.has(key)) continue;
-    statements.set(key, {
+    if (this.statements.has(key)) return;
+    this.statements.set(key, {
       vulnerability: { name: row.vulnerabilityId },
       products: [{ '@id': purl, identifiers: { purl } }],
       status: 'not_affected',
       impact_statement: row.notes,
     });
   }
-  const sorted = [...statements.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
-  const doc = {
-    '@context': 'https://openvex.dev/ns/v0.2.0',
-    '@id': `urn:image-scanning:vex:${encodeURIComponent(report.release)}`,
-    author: options.author ?? 'image-scanning',
-    timestamp: options.timestamp,
-    version: 1,
-    statements: sorted,
-  };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+
+  render(release: string, options: OpenVexOptions): string {
+    const sorted = [...this.statements.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
+    const doc = {
+      '@context': 'https://openvex.dev/ns/v0.2.0',
+      '@id': `urn:image-scanning:vex:${encodeURIComponent(release)}`,
+      author: options.author ?? 'image-scanning',
+      timestamp: options.timestamp,
+      version: 1,
+      statements: sorted,
+    };
+    return `${JSON.stringify(doc, null, 2)}\n`;
+  }
+}
+
+export function renderOpenVex(report: Pick<ReleaseReport, 'release' | 'rows' | 'images'>, options: OpenVexOptions): string {
+  const records = new Map(report.images.records.map((r) => [r.image, r]));
+  const statements = new OpenVexStatements();
+  for (const row of report.rows) statements.add(row, records.get(row.image));
+  return statements.render(report.release, options);
 }

@@ -35,22 +35,36 @@ export interface TableData {
   rows: TableRow[];
 }
 
-export function findingsTableData(rows: TriagedFinding[], imagePage: (image: string) => string): TableData {
-  const images: TableImage[] = [];
-  const imageIndex = new Map<string, number>();
-  const states = new Set<string>();
-  const tableRows = rows.map((row): TableRow => {
-    let index = imageIndex.get(row.image);
+/** The table's data built a row at a time, so a release's rows are read once and never held as findings. */
+export class FindingsTableBuilder {
+  private readonly images: TableImage[] = [];
+  private readonly imageIndex = new Map<string, number>();
+  private readonly states = new Set<string>();
+  private readonly rows: TableRow[] = [];
+
+  constructor(private readonly imagePage: (image: string) => string) {}
+
+  add(row: TriagedFinding): void {
+    let index = this.imageIndex.get(row.image);
     if (index === undefined) {
-      index = images.push([row.image, imagePage(row.image), row.mirrored ? 1 : 0, row.windows ? 1 : 0]) - 1;
-      imageIndex.set(row.image, index);
+      index = this.images.push([row.image, this.imagePage(row.image), row.mirrored ? 1 : 0, row.windows ? 1 : 0]) - 1;
+      this.imageIndex.set(row.image, index);
     }
-    states.add(row.state);
+    this.states.add(row.state);
     // Only an http(s) URL reaches the page; anything else is dropped here, not in the browser.
     const url = safeHttpUrl(row.url) ?? '';
-    return [index, row.packageName, row.installedVersion, row.fixedVersion, row.vulnerabilityId, url, row.severity, row.state, row.notes, row.title, findingMark(row)];
-  });
-  return { fields: TABLE_FIELDS, severities: SEVERITIES, states: [...states].sort(), images, rows: tableRows };
+    this.rows.push([index, row.packageName, row.installedVersion, row.fixedVersion, row.vulnerabilityId, url, row.severity, row.state, row.notes, row.title, findingMark(row)]);
+  }
+
+  data(): TableData {
+    return { fields: TABLE_FIELDS, severities: SEVERITIES, states: [...this.states].sort(), images: this.images, rows: this.rows };
+  }
+}
+
+export function findingsTableData(rows: Iterable<TriagedFinding>, imagePage: (image: string) => string): TableData {
+  const builder = new FindingsTableBuilder(imagePage);
+  for (const row of rows) builder.add(row);
+  return builder.data();
 }
 
 const COLUMNS: [key: string, label: string][] = [

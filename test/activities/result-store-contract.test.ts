@@ -3,7 +3,8 @@
 // (skipped with the reason when there are none, unless IMAGE_SCANNING_E2E=required).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { utimes } from 'node:fs/promises';
+import { utimes, writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
@@ -15,6 +16,13 @@ import { tempDir } from '../helpers/harness.js';
 import { postgresAvailable } from '../helpers/postgres.js';
 
 const DAY = 24 * 3600 * 1000;
+
+async function text(stream: Readable | undefined): Promise<string | undefined> {
+  if (!stream) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 interface StoreUnderTest {
   store: ResultStore;
@@ -54,6 +62,23 @@ function contract(name: string, make: () => Promise<StoreUnderTest>, options: { 
       const findings = Array.from({ length: 4000 }, (_, i) => ({ id: `CVE-2024-${i}`, title: `Überlauf ${i} — ${randomBytes(64).toString('base64')}` }));
       await s.store.writeJson(key, { findings });
       assert.deepEqual(await s.store.readJson(key), { findings });
+    });
+
+    it('stores a file of several parts and gives it back as a stream, replaced whole by a shorter one', async () => {
+      const dir = await tempDir('image-scanning-file-');
+      const key = storeKeys.reportRows('run-5', 'v2.9.0');
+      // Over 2 MiB of text that compresses badly, with multi-byte characters across part boundaries.
+      const long = Array.from({ length: 40_000 }, (_, i) => `rancher/ümage-${i},${randomBytes(48).toString('base64')}\n`).join('');
+      assert.ok(Buffer.byteLength(long) > 2 * 1024 * 1024);
+      await writeFile(join(dir, 'long.csv'), long);
+      await s.store.writeFile(key, join(dir, 'long.csv'));
+      assert.equal(await text(await s.store.openFile(key)), long);
+      await writeFile(join(dir, 'short.csv'), 'image\nrancher/short:v1\n');
+      await s.store.writeFile(key, join(dir, 'short.csv'));
+      assert.equal(await text(await s.store.openFile(key)), 'image\nrancher/short:v1\n');
+      assert.equal(await s.store.openFile(storeKeys.reportRows('run-5', 'v0.0.0')), undefined);
+      const inRun = withinRun(s.store, 'run-5');
+      assert.equal(await text(await inRun.openFile(key.replace(`${storeKeys.run('run-5')}/`, ''))), 'image\nrancher/short:v1\n', 'seen from inside the run');
     });
 
     it('lists the names one level down, sorted, and sees a run from inside its folder', async () => {

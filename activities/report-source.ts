@@ -1,0 +1,83 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { renderReportCsv } from '../core/render/csv.js';
+import { summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
+import { readTriagedFindings } from './report-rows.js';
+import { temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
+import { rename } from 'node:fs/promises';
+
+/**
+ * A release's report as the issue and site activities read it: its head (small) at once,
+ * its rows one at a time, from the CSV the report activity stored (claim check), so no
+ * activity ever holds a release's rows whole.
+ */
+export interface ReportSource {
+  head: ReleaseReportHead;
+  summary: ReleaseReportSummary;
+  /** The rows of the images scanned this run, in the CSV's order (image first); read again on each call. */
+  rows(): AsyncIterable<TriagedFinding>;
+  /** Writes the release CSV as stored, carried rows included, to `path`. */
+  writeCsv(path: string): Promise<void>;
+}
+
+/** What the report activity stores beside the rows: the head and the summary. */
+export interface StoredReportHead extends ReleaseReportHead {
+  summary: ReleaseReportSummary;
+}
+
+/** A report held in memory (tests, benchmarks, a report stored before the rows moved to a CSV). */
+export function inMemoryReport(report: ReleaseReport): ReportSource {
+  return {
+    head: report,
+    summary: summarizeReport(report),
+    rows: async function* rows() {
+      yield* report.rows;
+    },
+    writeCsv: (path) => writeFileAtomic(path, renderReportCsv(report)),
+  };
+}
+
+export function isReportSource(report: ReleaseReport | ReportSource): report is ReportSource {
+  return typeof (report as ReportSource).rows === 'function';
+}
+
+export const asReportSource = (report: ReleaseReport | ReportSource): ReportSource => (isReportSource(report) ? report : inMemoryReport(report));
+
+/**
+ * The report stored under `headKey` with its rows under `rowsKey`; undefined when there is
+ * none. A head that still holds its rows (written by an earlier version) is read as it is.
+ */
+export async function storedReport(store: ResultStore, headKey: string, rowsKey: string): Promise<ReportSource | undefined> {
+  const stored = await store.readJson<StoredReportHead | ReleaseReport>(headKey);
+  if (!stored) return undefined;
+  if (Array.isArray((stored as ReleaseReport).rows)) return inMemoryReport({ ...(stored as ReleaseReport), carriedRows: (stored as ReleaseReport).carriedRows ?? [] });
+  const { summary, ...head } = stored as StoredReportHead;
+  return csvReport(head, summary, store.path(rowsKey), async () => {
+    const stream = await store.openFile(rowsKey);
+    if (!stream) throw new Error(`the rows of the ${head.release} report are missing from ${store.path(rowsKey)} although its summary is at ${store.path(headKey)}`);
+    return stream;
+  });
+}
+
+/** A report whose rows are the CSV at `path` that this project wrote (`render`). */
+export function csvFileReport(head: ReleaseReportHead, summary: ReleaseReportSummary, path: string): ReportSource {
+  return csvReport(head, summary, path, () => Promise.resolve(createReadStream(path)));
+}
+
+function csvReport(head: ReleaseReportHead, summary: ReleaseReportSummary, source: string, open: () => Promise<Readable>): ReportSource {
+  // Rows of images whose scan failed were carried over from last week, not found this run.
+  const carried = new Set(head.images.failed.map((f) => f.image));
+  return {
+    head,
+    summary,
+    rows: async function* rows() {
+      yield* readTriagedFindings(await open(), source, carried);
+    },
+    writeCsv: async (path) => {
+      const tmp = temporaryPath(path);
+      await pipeline(await open(), createWriteStream(tmp));
+      await rename(tmp, path);
+    },
+  };
+}
