@@ -14,6 +14,9 @@ import type { ReportStore } from './report-store.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { copyFileAtomic, runFolderKeys, temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
 
+/** Scans read ahead of the merge: enough to hide the store's latency, few enough to hold at once. */
+const READ_AHEAD = 8;
+
 /** How often a write that lost a race with a person's commit re-reads and re-merges before giving up. */
 const MAX_MERGE_ATTEMPTS = 5;
 
@@ -68,10 +71,7 @@ async function readPrevious(previous: PreviousSource): Promise<{ index: Previous
   const index = new PreviousReport();
   const reader = new ReportRecordReader(previous.source);
   try {
-    const digest = await eachCsvRecord(previous.open(), previous.source, (values) => {
-      const row = reader.previous(values);
-      if (row) index.add(row.image, row.packageName, row.vulnerabilityId, row.state, row.notes, row.firstSeen);
-    });
+    const digest = await eachCsvRecord(previous.open(), previous.source, (values) => reader.addTo(values, index));
     return { index, digest };
   } catch (error) {
     return unreadablePrevious(error);
@@ -136,11 +136,16 @@ async function mergeInto(input: MergeInput, previous: PreviousSource | undefined
   const ordered = imagesInReportOrder(input.images);
   let carried: Map<string, string[][]> | undefined;
   try {
-    // The next image's scan is read while this one is merged.
-    let next = Promise.resolve(ordered[0] ? input.scans.get(ordered[0].image) : undefined);
+    // The next few images' scans are read while this one is merged, so the merge never waits on the store.
+    const ahead: Promise<ImageScan | undefined>[] = [];
+    const readAhead = (until: number) => {
+      while (ahead.length < until && ahead.length < ordered.length) ahead.push(Promise.resolve(input.scans.get(ordered[ahead.length]!.image)));
+    };
     for (const [i, record] of ordered.entries()) {
-      const scan = await next;
-      next = Promise.resolve(ordered[i + 1] ? input.scans.get(ordered[i + 1]!.image) : undefined);
+      readAhead(i + 1 + READ_AHEAD);
+      const scan = await ahead[i];
+      // Dropped once used: what is held is the window, not every scan read so far.
+      ahead[i] = Promise.resolve(undefined);
       const rows = merge.mergeImage(record, scan);
       if (rows) {
         for (const row of rows) {

@@ -12,11 +12,13 @@ import type { TriagedFinding } from '../core/triage.js';
  * record (or one image) at a time this way, whatever the size of the release.
  */
 
+/** Reads of a report file: large pieces, so the parser is called a few hundred times for a 60 MB file, not thousands. */
+export const REPORT_READ_CHUNK = 1024 * 1024;
+
 /** The records of a CSV stream, in order, as cell arrays; every error names `source`. */
-export async function* csvRecords(input: Readable, source: string, hash?: ReturnType<typeof createHash>): AsyncGenerator<string[]> {
+export async function* csvRecords(input: Readable, source: string): AsyncGenerator<string[]> {
   const parser = parse(CSV_PARSE_OPTIONS);
   input.on('error', (error) => parser.destroy(error));
-  if (hash) input.on('data', (chunk: Buffer | string) => hash.update(chunk));
   input.pipe(parser);
   try {
     for await (const record of parser) yield record as string[];
@@ -28,11 +30,40 @@ export async function* csvRecords(input: Readable, source: string, hash?: Return
   }
 }
 
-/** Runs `each` over every record and gives the SHA-256 of the bytes read, to tell whether the file changed. */
-export async function eachCsvRecord(input: Readable, source: string, each: (values: string[]) => void): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const values of csvRecords(input, source, hash)) each(values);
-  return hash.digest('hex');
+/**
+ * Runs `each` over every record and gives the SHA-256 of the bytes read, to tell whether the
+ * file changed. Records arrive as events, not through an async iterator: at 200,000 records
+ * the iterator's promise per record was a tenth of the merge's time.
+ */
+export function eachCsvRecord(input: Readable, source: string, each: (values: string[]) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    const parser = parse(CSV_PARSE_OPTIONS);
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      input.destroy();
+      parser.destroy();
+      // A read error is the store's or the disk's, not the file's content: it stays itself, and is retried.
+      reject(error instanceof CsvError ? invalidReport(error, source) : error);
+    };
+    input.on('data', (chunk: Buffer | string) => hash.update(chunk));
+    input.on('error', fail);
+    parser.on('error', fail);
+    parser.on('data', (values: string[]) => {
+      if (failed) return;
+      try {
+        each(values);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    parser.on('end', () => {
+      if (!failed) resolve(hash.digest('hex'));
+    });
+    input.pipe(parser);
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { renderReportCsv } from '../core/render/csv.js';
 import { summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
-import { readTriagedFindings } from './report-rows.js';
+import { readTriagedFindings, REPORT_READ_CHUNK } from './report-rows.js';
 import { temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
 import { rename } from 'node:fs/promises';
 
@@ -62,7 +62,7 @@ export async function storedReport(store: ResultStore, headKey: string, rowsKey:
 
 /** A report whose rows are the CSV at `path` that this project wrote (`render`). */
 export function csvFileReport(head: ReleaseReportHead, summary: ReleaseReportSummary, path: string): ReportSource {
-  return csvReport(head, summary, path, () => Promise.resolve(createReadStream(path)));
+  return csvReport(head, summary, path, () => Promise.resolve(createReadStream(path, { highWaterMark: REPORT_READ_CHUNK })));
 }
 
 function csvReport(head: ReleaseReportHead, summary: ReleaseReportSummary, source: string, open: () => Promise<Readable>): ReportSource {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { GitHubClient } from './github.js';
 import type { Repository } from './issue-tracker.js';
+import { REPORT_READ_CHUNK } from './report-rows.js';
 import { copyFileAtomic, writeFileAtomic } from './result-store.js';
 
 /** A file as read, with the version a write must still find for it to succeed. */
@@ -57,7 +58,7 @@ export class LocalReportStore implements ReportStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    return { open: () => createReadStream(path) };
+    return { open: () => createReadStream(path, { highWaterMark: REPORT_READ_CHUNK }) };
   }
 
   async writeFile(name: string, sourcePath: string): Promise<'written'> {

@@ -63,7 +63,7 @@ export class FolderResultStore implements ResultStore {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    return handle?.createReadStream();
+    return handle?.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
   async list(prefix: string): Promise<string[]> {

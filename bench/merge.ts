@@ -1,7 +1,7 @@
 /**
  * Benchmark (not a test): the release report activity at 50,000, 100,000 and 200,000 rows.
  *
- *   npm run bench:merge [-- --sizes 50000,100000,200000 --per-image 100]
+ *   npm run bench:merge [-- --sizes 50000,100000,200000 --per-image 100 --profile DIR]
  *
  * For each size the parent writes what the activity starts from: a run folder holding each
  * image's scan result (as the scan activity leaves it) and last week's CSV in the reports
@@ -27,11 +27,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDeps } from '../activities/deps.js';
 import { csvFileName } from '../activities/reports.js';
 import { FolderResultStore, runFolderKeys, withinRun, writeFileAtomic } from '../activities/result-store.js';
 import { createWriteReleaseReport } from '../activities/write-release-report.js';
 import type { Finding, Severity } from '../core/finding.js';
+import type { ReleaseReportResult } from '../core/run.js';
 import { buildImageRecords, parseImageList, type ImageRecord } from '../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../core/render/csv.js';
 import type { ImageScan } from '../core/scan.js';
@@ -50,7 +52,12 @@ const { values: opts } = parseArgs({
     /** Internal: measure one thing in this process and print JSON. */
     measure: { type: 'string' },
     dir: { type: 'string' },
-    rows: { type: 'string' },
+    /** Write V8 CPU profiles of the measuring processes into this folder. */
+    profile: { type: 'string' },
+    /** Extra node flags for the measuring processes, comma-separated. */
+    'node-args': { type: 'string' },
+    /** Keep the inputs (to measure one thing by hand: --measure activity --dir DIR). */
+    keep: { type: 'boolean', default: false },
   },
 });
 const PER_IMAGE = Number(opts['per-image']);
@@ -122,7 +129,7 @@ async function measure(kind: string, dir: string): Promise<Measured> {
     // The report activity reads only the stores; no scanner settings are needed.
     const deps = { store: new FolderResultStore(p.store), reportsDir: p.reports } as unknown as ActivityDeps;
     const t0 = performance.now();
-    const result = await createWriteReleaseReport(deps)({ runKey: RUN, release: RELEASE });
+    const result = (await new MockActivityEnvironment().run(createWriteReleaseReport(deps), { runKey: RUN, release: RELEASE })) as ReleaseReportResult;
     const ms = performance.now() - t0;
     return { ms, peak: await peakRss(), findings: result.findings, new: result.newFindings, fixed: result.fixedFindings };
   }
@@ -154,7 +161,9 @@ async function measure(kind: string, dir: string): Promise<Measured> {
 
 function runChild(kind: string, dir: string): Measured {
   const self = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, ['--optimize-for-size', self, '--measure', kind, '--dir', dir, '--per-image', String(PER_IMAGE)], { encoding: 'utf8', maxBuffer: 16 * MiB });
+  const profile = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', opts.profile, '--cpu-prof-name', `${kind}-${Date.now()}.cpuprofile`] : [];
+  const extra = opts['node-args'] ? opts['node-args'].split(',') : [];
+  const result = spawnSync(process.execPath, ['--optimize-for-size', ...extra, ...profile, self, '--measure', kind, '--dir', dir, '--per-image', String(PER_IMAGE)], { encoding: 'utf8', maxBuffer: 16 * MiB });
   if (result.status !== 0) throw new Error(`bench:merge ${kind} failed (exit ${result.status}): ${result.stderr}`);
   return JSON.parse(result.stdout) as Measured;
 }
@@ -181,7 +190,8 @@ async function main(): Promise<void> {
       await writeFileAtomic(paths(dir).csv, lastWeek);
       results.push({ rows, activity, floor, memory, baseline });
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      if (opts.keep) console.error(`[bench:merge] kept ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
     }
   }
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

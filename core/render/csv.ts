@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { severityRank, toSeverity } from '../finding.js';
+import type { PreviousReport } from '../previous-report.js';
 import { isHonouredIgnore, type PreviousRow, type ReleaseReport, type TriagedFinding } from '../triage.js';
 
 /** The columns of the system this replaces, first and in this order: people's notes live in them. */
@@ -204,6 +205,18 @@ export class ReportRecordReader {
       notes: cell(layout.notes),
       firstSeen: cell(layout.firstSeen),
     };
+  }
+
+  /**
+   * Adds a record's previous-row fields to the merge's index, without building a row
+   * object on the way (the first pass reads every row of the report); false for the header.
+   */
+  addTo(values: string[], index: PreviousReport): boolean {
+    if (this.takeHeader(values)) return false;
+    const l = this.layout!;
+    const cell = (i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
+    index.add(cell(l.image), cell(l.packageName), cell(l.vulnerabilityId), cell(l.state), cell(l.notes), cell(l.firstSeen));
+    return true;
   }
 
   /** Every cell of a record by column name (for rows carried over verbatim). */
