@@ -18,11 +18,11 @@ import {
 import { FindingsTableBuilder } from '../core/render/site-table.js';
 import type { ReleaseHistory } from '../core/history.js';
 import { compareReleaseNames } from '../core/release-order.js';
-import type { ReleaseReport, TriagedFinding } from '../core/triage.js';
+import type { ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
 import { readReleaseHistories } from './report-history.js';
-import { asReportSource, storedReport, type ReportSource } from './report-source.js';
+import { asReportSource, rowsByImage, storedReport, type ReportSource } from './report-source.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
@@ -88,21 +88,6 @@ async function removeStaleFiles(site: string, written: Set<string>): Promise<voi
   }
 }
 
-/** An async iterator that can look at its next row without taking it. */
-class RowCursor {
-  private next?: IteratorResult<TriagedFinding>;
-  constructor(private readonly rows: AsyncIterator<TriagedFinding>) {}
-
-  async peek(): Promise<TriagedFinding | undefined> {
-    this.next ??= await this.rows.next();
-    return this.next.done ? undefined : this.next.value;
-  }
-
-  take(): void {
-    this.next = undefined;
-  }
-}
-
 /**
  * The image pages, one image at a time: every release's rows are sorted by image, so a
  * merge of the releases' row streams gives each image its rows of every release while
@@ -113,19 +98,8 @@ async function writeImagePages(reports: ReportSource[], issueLinks: Record<strin
     reports.map((r) => r.head),
     issueLinks,
   );
-  const cursors = reports.map((r) => new RowCursor(r.rows()[Symbol.asyncIterator]()));
   const entries: ImageIndexEntry[] = [];
-  for (const image of index.images()) {
-    const rows: TriagedFinding[][] = [];
-    for (const [i, cursor] of cursors.entries()) {
-      const ofImage: TriagedFinding[] = [];
-      for (let row = await cursor.peek(); row && row.image <= image; row = await cursor.peek()) {
-        // A row of an image no release lists (cannot happen in a CSV we wrote) is passed over.
-        if (row.image === image) ofImage.push(row);
-        cursor.take();
-      }
-      rows[i] = ofImage;
-    }
+  for await (const { image, rows } of rowsByImage(reports, index.images())) {
     const view = index.view(image, (i) => rows[i]!);
     await write(imagePageName(image), renderImagePage(view, pageOptions));
     entries.push(imageIndexEntry(view));

@@ -4,12 +4,41 @@ import { countPlan, DesiredIssuesBuilder, indexExistingIssues, planIssueChanges,
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
 import type { IssueProgress, IssueReconciliation } from '../core/run.js';
 import type { ReleaseReport } from '../core/triage.js';
-import { asReportSource, type ReportSource } from './report-source.js';
+import { asReportSource, imagesOf, rowsByImage, type ReportSource } from './report-source.js';
 import type { ActivityDeps } from './deps.js';
 import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHubFailure } from './issue-tracker.js';
 import { loadReports } from './load-reports.js';
 import { reportPaths } from './reports.js';
-import { writeFileAtomic } from './result-store.js';
+import { temporaryPath, writeFileAtomic } from './result-store.js';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+
+/**
+ * `issue-plan.json`, one change at a time: the plan of a large run holds every issue body (tens
+ * of MB), and one JSON.stringify of it would hold a second copy. Same JSON as
+ * `JSON.stringify({ repository, ...plan }, null, 2)`.
+ */
+async function writePlanJson(path: string, repository: string | undefined, plan: IssuePlan): Promise<void> {
+  const tmp = temporaryPath(path);
+  const out = createWriteStream(tmp);
+  const write = async (text: string) => {
+    if (!out.write(text)) await once(out, 'drain');
+  };
+  const nested = (value: unknown) => JSON.stringify(value, null, 2).replace(/\n/g, '\n  ');
+  try {
+    await write(`{\n  "repository": ${JSON.stringify(repository ?? null)},\n  "changes": [`);
+    for (const [i, change] of plan.changes.entries()) await write(`${i ? ',' : ''}\n    ${JSON.stringify(change, null, 2).replace(/\n/g, '\n    ')}`);
+    await write(`${plan.changes.length ? '\n  ' : ''}],\n  "unchanged": ${plan.unchanged},\n  "held": ${nested(plan.held)},\n  "labels": ${nested(plan.labels)}\n}\n`);
+    out.end();
+    await once(out, 'finish');
+    await rename(tmp, path);
+  } catch (error) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
 
 export interface ReconcileOptions {
   /** Apply the plan (needs a token); otherwise only write it. */
@@ -24,11 +53,19 @@ export interface ReconcileOptions {
  * re-reads and re-plans, so a retry after a crash never creates an issue twice.
  */
 export async function reconcileReports(deps: ActivityDeps, reports: (ReleaseReport | ReportSource)[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
-  // Each release's rows are read once, a row at a time; only the issues' findings are held.
+  const siteUrl = deps.siteUrl?.replace(/\/?$/, '/');
+  const bodyOptions = {
+    reportLink: siteUrl ? `the release CSV and the CVE site (${siteUrl})` : 'the release CSV and the CVE site',
+    imagePageUrl: siteUrl ? (image: string) => `${siteUrl}${imagePageName(image)}` : undefined,
+  };
+  // The releases' rows are read merged by image, and each image's issue is settled (its body
+  // rendered, its findings let go) before the next image's rows are read.
+  const sources = reports.map(asReportSource);
   const builder = new DesiredIssuesBuilder();
-  for (const report of reports.map(asReportSource)) {
-    builder.addRelease(report.head);
-    for await (const row of report.rows()) builder.addRow(report.head.release, row);
+  for (const report of sources) builder.addRelease(report.head);
+  for await (const { image, rows } of rowsByImage(sources, imagesOf(sources))) {
+    rows.forEach((ofImage, i) => ofImage.forEach((row) => builder.addRow(sources[i]!.head.release, row)));
+    builder.finishImage(image, bodyOptions);
   }
   const desired = builder.build();
   const repository = deps.issueRepository ? parseRepository(deps.issueRepository) : undefined;
@@ -40,14 +77,10 @@ export async function reconcileReports(deps: ActivityDeps, reports: (ReleaseRepo
       throw toGitHubFailure(error, `listing the cve-report issues of ${deps.issueRepository}`);
     }
   }
-  const siteUrl = deps.siteUrl?.replace(/\/?$/, '/');
-  const plan = planIssueChanges(desired, existing, {
-    reportLink: siteUrl ? `the release CSV and the CVE site (${siteUrl})` : 'the release CSV and the CVE site',
-    imagePageUrl: siteUrl ? (image) => `${siteUrl}${imagePageName(image)}` : undefined,
-  });
+  const plan = planIssueChanges(desired, existing, bodyOptions);
   const planPath = reportPaths.planMarkdown(deps.reportsDir);
   await writeFileAtomic(planPath, renderIssuePlanMarkdown(plan, deps.issueRepository));
-  await writeFileAtomic(reportPaths.planJson(deps.reportsDir), `${JSON.stringify({ repository: deps.issueRepository ?? null, ...plan }, null, 2)}\n`);
+  await writePlanJson(reportPaths.planJson(deps.reportsDir), deps.issueRepository, plan);
 
   const applied = options.apply && repository !== undefined && deps.github !== undefined && deps.githubCanWrite === true;
   // image → issue URL, for the site's image view.

@@ -81,3 +81,48 @@ function csvReport(head: ReleaseReportHead, summary: ReleaseReportSummary, sourc
     },
   };
 }
+
+/** An async iterator that can look at its next row without taking it. */
+class RowCursor {
+  private next?: IteratorResult<TriagedFinding>;
+  constructor(private readonly rows: AsyncIterator<TriagedFinding>) {}
+
+  async peek(): Promise<TriagedFinding | undefined> {
+    this.next ??= await this.rows.next();
+    return this.next.done ? undefined : this.next.value;
+  }
+
+  take(): void {
+    this.next = undefined;
+  }
+}
+
+/**
+ * Each image's rows in every report, one image at a time, for `images` in sorted order: every
+ * report's rows are sorted by image, so merging the reports' row streams gives an image its
+ * rows of every release while only that image's are held. `rows[i]` are the image's rows in
+ * `reports[i]`.
+ */
+export async function* rowsByImage(reports: ReportSource[], images: string[]): AsyncGenerator<{ image: string; rows: TriagedFinding[][] }> {
+  const cursors = reports.map((r) => new RowCursor(r.rows()[Symbol.asyncIterator]()));
+  for (const image of images) {
+    const rows: TriagedFinding[][] = [];
+    for (const cursor of cursors) {
+      const ofImage: TriagedFinding[] = [];
+      for (let row = await cursor.peek(); row && row.image <= image; row = await cursor.peek()) {
+        // A row of an image no release lists (cannot happen in a CSV we wrote) is passed over.
+        if (row.image === image) ofImage.push(row);
+        cursor.take();
+      }
+      rows.push(ofImage);
+    }
+    yield { image, rows };
+  }
+}
+
+/** Every image of the reports, sorted as their CSVs sort them: the order `rowsByImage` walks. */
+export function imagesOf(reports: ReportSource[]): string[] {
+  const all = new Set<string>();
+  for (const r of reports) for (const record of r.head.images.records) all.add(record.image);
+  return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}

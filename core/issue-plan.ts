@@ -93,6 +93,7 @@ interface ImageAcc {
  */
 export class DesiredIssuesBuilder {
   private readonly images = new Map<string, ImageAcc>();
+  private readonly settled = new Map<string, Settled>();
   private readonly releases: string[] = [];
 
   private acc(image: string): ImageAcc {
@@ -141,8 +142,25 @@ export class DesiredIssuesBuilder {
     }
   }
 
+  /**
+   * Settles an image once every release's rows of it were added (the caller reads the releases'
+   * rows merged by image): its issue body is rendered now and its findings let go, so what is
+   * held across a run is one body per image, not every finding.
+   */
+  finishImage(image: string, bodyOptions: IssueBodyOptions = {}): void {
+    const a = this.images.get(image);
+    if (!a || this.settled.has(image)) return;
+    const s = settle(image, a);
+    if (s.kind === 'open') {
+      s.issue.body = renderIssueBody(s.issue, bodyOptions);
+      s.issue.findings = [];
+    }
+    this.settled.set(image, s);
+    a.findings.clear();
+  }
+
   build(): DesiredIssues {
-    return desiredIssuesOf(this.images, this.releases);
+    return desiredIssuesOf(this.images, this.settled, this.releases);
   }
 }
 
@@ -156,36 +174,31 @@ export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
   return builder.build();
 }
 
-function desiredIssuesOf(images: Map<string, ImageAcc>, releaseNames: string[]): DesiredIssues {
-  const open: DesiredIssue[] = [];
-  const resolved: string[] = [];
-  const held: string[] = [];
-  for (const [image, a] of [...images].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
-    if (a.failed) {
-      held.push(image);
-      continue;
-    }
-    const shown = [...a.findings.values()].filter((f) => !f.ignoredEverywhere).map((f) => f.finding);
-    if (shown.length === 0) {
-      resolved.push(image);
-      continue;
-    }
-    shown.sort(
-      (x, y) =>
-        severityRank(x.severity) - severityRank(y.severity) ||
-        (x.vulnerabilityId < y.vulnerabilityId ? -1 : x.vulnerabilityId > y.vulnerabilityId ? 1 : 0) ||
-        (x.packageName < y.packageName ? -1 : x.packageName > y.packageName ? 1 : 0),
-    );
-    const counts = countBySeverity(shown);
-    const releases = [...a.releases].sort();
-    const projects = [...a.projects].sort();
-    const labels = new Set<string>([LABEL_CVE_REPORT]);
-    if (counts.CRITICAL > 0) labels.add(LABEL_CRITICAL);
-    releases.forEach((r) => labels.add(releaseLabel(r)));
-    projects.forEach((p) => labels.add(projectLabel(p)));
-    if (a.mirrored) labels.add(LABEL_MIRRORED);
-    if (a.windows) labels.add(LABEL_WINDOWS);
-    open.push({
+type Settled = { kind: 'held' } | { kind: 'resolved' } | { kind: 'open'; issue: DesiredIssue };
+
+/** What an image's issue should be, once every release's rows of it were added. */
+function settle(image: string, a: ImageAcc): Settled {
+  if (a.failed) return { kind: 'held' };
+  const shown = [...a.findings.values()].filter((f) => !f.ignoredEverywhere).map((f) => f.finding);
+  if (shown.length === 0) return { kind: 'resolved' };
+  shown.sort(
+    (x, y) =>
+      severityRank(x.severity) - severityRank(y.severity) ||
+      (x.vulnerabilityId < y.vulnerabilityId ? -1 : x.vulnerabilityId > y.vulnerabilityId ? 1 : 0) ||
+      (x.packageName < y.packageName ? -1 : x.packageName > y.packageName ? 1 : 0),
+  );
+  const counts = countBySeverity(shown);
+  const releases = [...a.releases].sort();
+  const projects = [...a.projects].sort();
+  const labels = new Set<string>([LABEL_CVE_REPORT]);
+  if (counts.CRITICAL > 0) labels.add(LABEL_CRITICAL);
+  releases.forEach((r) => labels.add(releaseLabel(r)));
+  projects.forEach((p) => labels.add(projectLabel(p)));
+  if (a.mirrored) labels.add(LABEL_MIRRORED);
+  if (a.windows) labels.add(LABEL_WINDOWS);
+  return {
+    kind: 'open',
+    issue: {
       image,
       title: issueTitle(image),
       labels: [...labels].sort(),
@@ -194,7 +207,19 @@ function desiredIssuesOf(images: Map<string, ImageAcc>, releaseNames: string[]):
       ignored: a.findings.size - shown.length,
       releases,
       projects,
-    });
+    },
+  };
+}
+
+function desiredIssuesOf(images: Map<string, ImageAcc>, settled: Map<string, Settled>, releaseNames: string[]): DesiredIssues {
+  const open: DesiredIssue[] = [];
+  const resolved: string[] = [];
+  const held: string[] = [];
+  for (const [image, a] of [...images].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    const s = settled.get(image) ?? settle(image, a);
+    if (s.kind === 'held') held.push(image);
+    else if (s.kind === 'resolved') resolved.push(image);
+    else open.push(s.issue);
   }
   return { open, resolved, held, releases: [...releaseNames].sort() };
 }
@@ -240,7 +265,7 @@ export function planIssueChanges(desired: DesiredIssues, existing: ExistingIssue
 
   for (const issue of desired.open) {
     handled.add(issue.image);
-    const body = renderIssueBody(issue, bodyOptions);
+    const body = issue.body ?? renderIssueBody(issue, bodyOptions);
     const current = byImage.get(issue.image);
     issue.labels.forEach((l) => labels.add(l));
     if (!current) {

@@ -34,5 +34,7 @@ export interface DesiredIssue {
   ignored: number;
   releases: string[];
   projects: string[];
+  /** The body, when it was rendered as the image was settled; `findings` is then empty (streamed reconciliation). */
+  body?: string;
 }
 

@@ -142,6 +142,9 @@ describe('the streamed release report', () => {
     const streamed = await reconcileReports(deps(join(dir, 'plan-store')), [csvFileReport(result.head, result.summary, result.csvPath)], { apply: false });
     assert.deepEqual(streamed.plan, planned.plan);
     assert.ok(planned.plan.changes.length > 0);
+    // The plan file is written a change at a time, and is the JSON it always was.
+    const planFile = await readFile(join(dir, 'plan-store', 'issue-plan.json'), 'utf8');
+    assert.equal(planFile, `${JSON.stringify({ repository: 'rancher/image-scanning-reports', ...streamed.plan }, null, 2)}\n`);
     await discardComposed(result);
   });
 
