@@ -2,6 +2,9 @@ import { countBySeverity, compareFindings, type Finding, type SeverityCounts } f
 import type { ImageRecord } from './image-list.js';
 import { parseImageRef } from './image-ref.js';
 import type { ImageScan } from './scan.js';
+import { countTriage, DEFAULT_STATE, emptyTriageCounts, IGNORE_STATE, resolveTriageState, type TriageCounts } from './triage-state.js';
+
+export { DEFAULT_STATE, IGNORE_STATE };
 
 /** A row of a previous report: only what a person may have written, plus its identity. */
 export interface PreviousRow {
@@ -11,15 +14,14 @@ export interface PreviousRow {
   state: string;
   notes: string;
   firstSeen: string;
+  /** The `ignore_expires` cell (absent in legacy reports). */
+  ignoreExpires?: string;
   /**
    * The full previous row, so rows of images that could not be scanned this run survive
    * untouched. Absent when the reader was told the row's image was scanned.
    */
   cells?: Record<string, string>;
 }
-
-export const DEFAULT_STATE = 'triaged';
-export const IGNORE_STATE = 'ignore';
 
 export interface TriagedFinding extends Finding {
   /** As the person wrote it; kept even when it is not honoured. */
@@ -29,8 +31,16 @@ export interface TriagedFinding extends Finding {
   mirrored: boolean;
   windows: boolean;
   projects: string[];
-  /** `state=ignore` with a justification: the only ignore that counts. */
+  /** An honoured ignore: a person's `state=ignore` with a justification and no end date reached, or a VEX statement's. */
   ignored: boolean;
+  /** The `ignore_expires` cell as the person wrote it (YYYY-MM-DD). */
+  ignoreExpires?: string;
+  /** A person's justified ignore whose end date has come (core/triage-state.ts): counted again. */
+  ignoreExpired?: boolean;
+  /** The ignore was written by a VEX statement this run, not by a person. */
+  vexApplied?: boolean;
+  /** A VEX statement says not affected but a person's row says otherwise (theirs wins). */
+  vexDisagreement?: string;
 }
 
 export interface TriageProblem {
@@ -67,6 +77,12 @@ export interface ReleaseReportSummary {
   changes: { new: number; fixed: number; unchanged: number };
   failedImages: FailedImage[];
   osNotScannedImages: string[];
+  /** Ignores written by VEX statements (absent in summaries written before VEX support). */
+  vexIgnored?: number;
+  /** Ignores whose end date has come: the findings count again. */
+  expiredIgnores?: TriageCounts['expiredIgnores'];
+  /** Findings a VEX statement calls not affected that a person's row keeps open. */
+  vexDisagreements?: TriageCounts['vexDisagreements'];
 }
 
 export interface MergeInput {
@@ -193,17 +209,9 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
         (inheritsFromRepository ? byRepository.get(repo, finding.packageName, finding.vulnerabilityId) : undefined);
       if (previous) matchedPrevious.add(previous);
       else newCount++;
-      const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
-      const notes = previous?.notes ?? '';
-      const ignoreWritten = state.trim().toLowerCase() === IGNORE_STATE;
-      const justified = notes.trim() !== '';
-      if (ignoreWritten && !justified) {
-        problems.push({
-          image: record.image,
-          packageName: finding.packageName,
-          vulnerabilityId: finding.vulnerabilityId,
-          message: 'state is "ignore" but notes give no justification; the finding is still reported',
-        });
+      const triage = resolveTriageState({ previous, vex: finding.vex, today: input.today });
+      if (triage.problem) {
+        problems.push({ image: record.image, packageName: finding.packageName, vulnerabilityId: finding.vulnerabilityId, message: triage.problem });
       }
       // Spelled out rather than spread: at 200,000 rows the spread was the merge's main cost.
       rows.push({
@@ -221,13 +229,19 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
         title: finding.title,
         url: finding.url,
         publishedDate: finding.publishedDate,
-        state,
-        notes,
+        packagePurl: finding.packagePurl,
+        vex: finding.vex,
+        state: triage.state,
+        notes: triage.notes,
         firstSeen: previous ? previous.firstSeen : input.today,
         mirrored: record.mirrored,
         windows: record.windows,
         projects: record.projects,
-        ignored: ignoreWritten && justified,
+        ignored: triage.ignored,
+        ignoreExpires: triage.ignoreExpires,
+        ignoreExpired: triage.expired,
+        vexApplied: triage.vexApplied,
+        vexDisagreement: triage.vexDisagreement,
       });
     }
   }
@@ -253,7 +267,11 @@ export function mergeTriage(input: MergeInput): ReleaseReport {
 
 export function summarizeReport(report: ReleaseReport): ReleaseReportSummary {
   const byState: Record<string, number> = {};
-  for (const row of report.rows) byState[row.state] = (byState[row.state] ?? 0) + 1;
+  const triage = emptyTriageCounts();
+  for (const row of report.rows) {
+    byState[row.state] = (byState[row.state] ?? 0) + 1;
+    countTriage(triage, row);
+  }
   return {
     release: report.release,
     images: {
@@ -271,5 +289,6 @@ export function summarizeReport(report: ReleaseReport): ReleaseReportSummary {
     changes: report.changes,
     failedImages: report.images.failed,
     osNotScannedImages: report.images.osNotScanned,
+    ...triage,
   };
 }

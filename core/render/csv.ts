@@ -29,6 +29,8 @@ export const REPORT_COLUMNS = [
   'first_seen',
   'package_path',
   'published_date',
+  /** A person's end date for an ignore, YYYY-MM-DD: from that day on the finding counts again (core/triage-state.ts). */
+  'ignore_expires',
 ] as const;
 
 export type ReportColumn = (typeof REPORT_COLUMNS)[number];
@@ -73,6 +75,7 @@ function findingCells(row: TriagedFinding): string[] {
     row.firstSeen,
     row.packagePath,
     row.publishedDate,
+    row.ignoreExpires ?? '',
   ];
 }
 
@@ -150,7 +153,7 @@ export function parseReportCsv(text: string, source: string): FullReportRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions): PreviousRow[];
 export function parseReportCsv(text: string, source: string, options: ParseReportOptions = {}): PreviousRow[] {
   // The header, and where each field the merge reads sits in it; set by the first record.
-  let layout: { header: string[]; image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number } | undefined;
+  let layout: { header: string[]; image: number; packageName: number; vulnerabilityId: number; state: number; notes: number; firstSeen: number; ignoreExpires: number } | undefined;
   const cell = (values: string[], i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
   // Each record becomes a row as it is read, so the whole table of cells never exists at once.
   const toRow = (values: string[]): PreviousRow | undefined => {
@@ -158,7 +161,7 @@ export function parseReportCsv(text: string, source: string, options: ParseRepor
       const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !values.includes(c));
       if (missing.length > 0) throw new InvalidReportCsvError(`${source} is missing the column(s) ${missing.join(', ')}`);
       const index = (name: string) => values.indexOf(name);
-      layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
+      layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen'), ignoreExpires: index('ignore_expires') };
       return undefined;
     }
     const image = cell(values, layout.image);
@@ -170,6 +173,8 @@ export function parseReportCsv(text: string, source: string, options: ParseRepor
       notes: cell(values, layout.notes),
       firstSeen: cell(values, layout.firstSeen),
     };
+    // Only where the column is: legacy rows stay exactly as they were read.
+    if (layout.ignoreExpires >= 0) row.ignoreExpires = cell(values, layout.ignoreExpires);
     if (!options.keepCells || options.keepCells(image)) {
       const cells: Record<string, string> = {};
       layout.header.forEach((name, i) => (cells[name] = readCell(values[i] ?? '')));

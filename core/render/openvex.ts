@@ -1,9 +1,33 @@
 import type { ReleaseReport } from '../triage.js';
 
-/** A product id Trivy matches when it scans the image: an OCI package URL by repository. */
+/**
+ * A product id Trivy matches when it scans the image: an OCI package URL by repository, with no
+ * version, so it matches every digest of the repository (go-vex: a purl without a version or
+ * with fewer qualifiers matches a more specific one). Trivy builds the image's purl from its
+ * repo digest with go-containerregistry, which names Docker Hub `index.docker.io` and its
+ * official images `library/<name>`: a `docker.io` repository_url would never match.
+ */
 export function imagePurl(registry: string, repository: string): string {
-  const name = repository.split('/').at(-1)!;
-  return `pkg:oci/${encodeURIComponent(name)}?repository_url=${encodeURIComponent(`${registry}/${repository}`)}`;
+  const hub = registry === 'docker.io' || registry === 'index.docker.io';
+  const path = hub && !repository.includes('/') ? `library/${repository}` : repository;
+  const name = path.split('/').at(-1)!.toLowerCase();
+  return `pkg:oci/${encodeURIComponent(name)}?repository_url=${encodeURIComponent(`${hub ? 'index.docker.io' : registry}/${path}`)}`;
+}
+
+/**
+ * A package's purl without version, qualifiers and subpath: a statement for it holds for the
+ * package at any version, as our triage key (image or repository, package, id) does.
+ */
+export function packagePurlWithoutVersion(purl: string): string {
+  const base = purl.split('#')[0]!.split('?')[0]!;
+  const at = base.lastIndexOf('@');
+  return at > base.lastIndexOf('/') ? base.slice(0, at) : base;
+}
+
+interface VexProduct {
+  '@id': string;
+  identifiers: { purl: string };
+  subcomponents?: { '@id': string; identifiers: { purl: string } }[];
 }
 
 export interface OpenVexOptions {
@@ -13,22 +37,29 @@ export interface OpenVexOptions {
 }
 
 /**
- * States every honoured ignore of a release as `not_affected`, with the person's
- * notes as the impact statement, so `trivy --vex` can apply the triage back to scans.
+ * States every honoured ignore a person wrote as `not_affected`, with their notes as the impact
+ * statement, so `trivy --vex` can apply the triage back to scans. The statement names the
+ * package as a subcomponent of the image when Trivy gave its purl, so it suppresses that
+ * package's finding and not the same CVE in another package of the image. Left out: expired
+ * ignores (not honoured), and ignores a VEX statement wrote: restating them would let this
+ * file, fed back as a source, keep a finding ignored after its real source withdrew it.
  */
 export function renderOpenVex(report: Pick<ReleaseReport, 'release' | 'rows' | 'images'>, options: OpenVexOptions): string {
   const records = new Map(report.images.records.map((r) => [r.image, r]));
-  const statements = new Map<string, { vulnerability: { name: string }; products: { '@id': string; identifiers: { purl: string } }[]; status: 'not_affected'; impact_statement: string }>();
+  const statements = new Map<string, { vulnerability: { name: string }; products: VexProduct[]; status: 'not_affected'; impact_statement: string }>();
   for (const row of report.rows) {
-    if (!row.ignored) continue;
+    if (!row.ignored || row.vexApplied) continue;
     const record = records.get(row.image);
     if (!record) continue;
     const purl = imagePurl(record.registry, record.repository);
-    const key = `${row.vulnerabilityId}\u0000${purl}\u0000${row.notes}`;
+    const sub = row.packagePurl ? packagePurlWithoutVersion(row.packagePurl) : '';
+    const key = `${row.vulnerabilityId}\u0000${purl}\u0000${sub}\u0000${row.notes}`;
     if (statements.has(key)) continue;
+    const product: VexProduct = { '@id': purl, identifiers: { purl } };
+    if (sub) product.subcomponents = [{ '@id': sub, identifiers: { purl: sub } }];
     statements.set(key, {
       vulnerability: { name: row.vulnerabilityId },
-      products: [{ '@id': purl, identifiers: { purl } }],
+      products: [product],
       status: 'not_affected',
       impact_statement: row.notes,
     });
