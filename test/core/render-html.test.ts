@@ -149,6 +149,9 @@ describe('embedded findings data', () => {
     );
     assert.equal(findingMark({ ignored: false, state: ' Ignore ' }), 'invalid-ignore');
     assert.equal(findingMark({ ignored: false, state: 'WAITING' }), 'waiting');
+    assert.equal(findingMark({ ignored: false, state: 'ignore', ignoreExpired: true }), 'ignore-expired');
+    assert.equal(findingMark({ ignored: false, state: 'waiting', vexDisagreement: 'VEX says not affected' }), 'vex-disagreement');
+    assert.equal(findingMark({ ignored: true, state: 'ignore' }), 'ignored', 'a VEX ignore is highlighted like any ignore');
   });
 
   it('describes each image once, with its page and its mirrored and Windows flags', () => {
