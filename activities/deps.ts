@@ -1,3 +1,4 @@
+import type { VexSource } from '../core/vex-source.js';
 import type { GitHubClient } from './github.js';
 import type { ReportStore } from './report-store.js';
 import type { ResultStore } from './result-store.js';
@@ -21,6 +22,8 @@ export interface TrivySettings {
   /** How long a rate-limited scan waits before its next attempt. */
   rateLimitBackoffSeconds: number;
   heartbeatSeconds: number;
+  /** VEX sources given to every scan (`--vex`, `--show-suppressed`); files checked at start-up (worker/config.ts). */
+  vex?: VexSource[];
 }
 
 /** Everything activities need, built once by the worker (or a test) and handed in. */

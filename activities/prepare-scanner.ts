@@ -7,6 +7,7 @@ import type { ActivityDeps } from './deps.js';
 import { databaseVersion, removeOldRunDatabases, runDatabase, type DatabaseVersion } from './scanner-db.js';
 import { QUIET_TRIVY } from './trivy-args.js';
 import { runTrivy, ScannerNotInstalledError } from './trivy.js';
+import { scanVex, VexSourceError } from './vex-sources.js';
 
 export interface PrepareScannerInput {
   /** The run whose copy of the DB to make; runs started before copies existed pass none. */
@@ -32,13 +33,41 @@ export async function requireCacheService(cacheBackend: string): Promise<void> {
 }
 
 /**
+ * `--vex repo`: Trivy's VEX repositories (~/.trivy/vex/repository.yaml) into the shared cache,
+ * once per run; scans skip the update (`--skip-vex-repo-update`) and read the run's copy. Without
+ * network the download fails: that is said once, and scans go on with the copy already there
+ * (Trivy skips a repository it has not downloaded, with a warning).
+ */
+async function prepareVex(deps: ActivityDeps, ctx: Context, runKey: string | undefined): Promise<void> {
+  // URL documents: fetched and checked now, so a bad one fails the run once, before any scan.
+  if (runKey && deps.trivy.vex?.some((v) => v.kind === 'url')) {
+    await scanVex(deps.trivy, runKey).catch((error: unknown) => {
+      if (error instanceof VexSourceError) throw ApplicationFailure.create({ type: 'VexSourceUnavailable', message: error.message });
+      throw error;
+    });
+  }
+  if (!deps.trivy.vex?.some((v) => v.kind === 'repo')) return;
+  await mkdir(deps.trivy.cacheDir, { recursive: true });
+  const run = await runTrivy(deps.trivy.bin, ['vex', 'repo', 'download', '--quiet', ...QUIET_TRIVY, '--cache-dir', deps.trivy.cacheDir], {
+    timeoutMs: deps.trivy.timeoutSeconds * 1000,
+    signal: ctx.cancellationSignal,
+    onTick: () => ctx.heartbeat(),
+    tickMs: deps.trivy.heartbeatSeconds * 1000,
+  });
+  if (run.exitCode !== 0 || run.timedOut) {
+    ctx.log.warn(`trivy vex repo download into ${deps.trivy.cacheDir} failed, scans use the VEX repositories already downloaded, if any: ${classifyTrivyFailure(run.stderr).summary}`);
+  }
+}
+
+/**
  * Downloads the vulnerability DB once per run into the shared cache, so each scan can skip it,
  * and copies it for the run (scanner-db.ts), so every image of the run meets the same DB.
  */
 export function createPrepareScanner(deps: ActivityDeps) {
   return async function prepareScanner(input?: PrepareScannerInput): Promise<{ downloaded: boolean; db?: DatabaseVersion }> {
-    if (deps.trivy.server) return { downloaded: false };
     const ctx = Context.current();
+    await prepareVex(deps, ctx, input?.runKey);
+    if (deps.trivy.server) return { downloaded: false };
     await requireCacheService(deps.trivy.cacheBackend);
     await mkdir(deps.trivy.cacheDir, { recursive: true });
     try {

@@ -66,11 +66,17 @@ export function eachCsvRecord(input: Readable, source: string, each: (values: st
   });
 }
 
-/**
- * The rows of a CSV this project wrote, as findings, in the file's order, leaving out the
- * rows of `skipImages` (images whose previous rows were carried over, not scanned).
- */
-export async function* readTriagedFindings(input: Readable, source: string, skipImages: ReadonlySet<string> = new Set()): AsyncGenerator<TriagedFinding> {
+/** What a reader needs to give rows back as the merge made them: the run's date, and the summary's VEX disagreements. */
+export interface RowContext {
+  date: string;
+  /** `triageListKey` → the disagreement, from the summary's `vexDisagreements`. */
+  disagreements?: ReadonlyMap<string, string>;
+  /** Images whose rows were carried over, not scanned: left out. */
+  skipImages?: ReadonlySet<string>;
+}
+
+/** The rows of a CSV this project wrote, as findings, in the file's order. */
+export async function* readTriagedFindings(input: Readable, source: string, context: RowContext): AsyncGenerator<TriagedFinding> {
   let header = true;
   for await (const values of csvRecords(input, source)) {
     if (header) {
@@ -79,8 +85,8 @@ export async function* readTriagedFindings(input: Readable, source: string, skip
       header = false;
       continue;
     }
-    const row = triagedFindingOf(values);
-    if (!skipImages.has(row.image)) yield row;
+    const row = triagedFindingOf(values, context.date, context.disagreements);
+    if (!context.skipImages?.has(row.image)) yield row;
   }
 }
 

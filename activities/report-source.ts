@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { renderReportCsv } from '../core/render/csv.js';
 import { summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
-import { readTriagedFindings, REPORT_READ_CHUNK } from './report-rows.js';
+import { triageListKey } from '../core/render/csv.js';
+import { readTriagedFindings, REPORT_READ_CHUNK, type RowContext } from './report-rows.js';
 import { temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
 import { rename } from 'node:fs/promises';
 
@@ -66,13 +67,17 @@ export function csvFileReport(head: ReleaseReportHead, summary: ReleaseReportSum
 }
 
 function csvReport(head: ReleaseReportHead, summary: ReleaseReportSummary, source: string, open: () => Promise<Readable>): ReportSource {
-  // Rows of images whose scan failed were carried over from last week, not found this run.
-  const carried = new Set(head.images.failed.map((f) => f.image));
+  const context: RowContext = {
+    date: head.date,
+    disagreements: new Map((summary.vexDisagreements ?? []).map((e) => [triageListKey(e), e.detail])),
+    // Rows of images whose scan failed were carried over from last week, not found this run.
+    skipImages: new Set(head.images.failed.map((f) => f.image)),
+  };
   return {
     head,
     summary,
     rows: async function* rows() {
-      yield* readTriagedFindings(await open(), source, carried);
+      yield* readTriagedFindings(await open(), source, context);
     },
     writeCsv: async (path) => {
       const tmp = temporaryPath(path);

@@ -16,6 +16,7 @@ import { countScan } from './metrics.js';
 import { requireCacheService } from './prepare-scanner.js';
 import { runDatabase } from './scanner-db.js';
 import { trivyArgs, trivyEnvironment } from './trivy-args.js';
+import { scanVex, VexSourceError } from './vex-sources.js';
 import { runTrivy, ScannerNotInstalledError } from './trivy.js';
 
 export interface ScanImageInput {
@@ -61,6 +62,16 @@ export function createScanImage(deps: ActivityDeps) {
     return record;
   }
 
+  /** A VEX URL that cannot be fetched is the run's problem: retried, never scanned without it. */
+  async function scanVexOf(runKey: string) {
+    try {
+      return await scanVex(deps.trivy, runKey);
+    } catch (error) {
+      if (error instanceof VexSourceError) throw ApplicationFailure.create({ type: 'VexSourceUnavailable', message: error.message });
+      throw error;
+    }
+  }
+
   return async function scanImage(input: ScanImageInput): Promise<ScanSummary> {
     const ctx = Context.current();
     const record = await assignedImage(input);
@@ -84,7 +95,8 @@ export function createScanImage(deps: ActivityDeps) {
     let scan: ImageScan | undefined;
     const trivyStarted = Date.now();
     try {
-      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile, databaseDir), {
+      const vex = deps.trivy.vex?.length ? await scanVexOf(input.runKey) : undefined;
+      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile, databaseDir, vex?.args), {
         env: trivyEnvironment(deps.trivy),
         timeoutMs: (deps.trivy.timeoutSeconds + (deps.trivy.timeoutGraceSeconds ?? 30)) * 1000,
         signal: ctx.cancellationSignal,
@@ -99,6 +111,7 @@ export function createScanImage(deps: ActivityDeps) {
         const text = await readFile(outputFile, 'utf8').catch(() => run.stdout);
         try {
           scan = parseTrivyReport(text, record.image);
+          for (const f of scan.findings) if (f.vex) f.vex.source = vex?.names.get(f.vex.source) ?? f.vex.source;
         } catch (error) {
           if (!(error instanceof UnparsableReportError)) throw error;
           failure = { type: 'UnparsableReport', permanent: true, summary: error.message };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
  * 0.68.0), so a later run updating the shared DB, or a single-release run started meanwhile,
  * never changes what the images of this run are matched against.
  */
-const DATABASES = ['db', 'java-db'];
+const DATABASES = ['db', 'java-db', 'vex'];
 
 /** Older copies than this are removed when a run prepares its own: no run lasts two weeks. */
 const KEEP_MS = 14 * 24 * 3600 * 1000;

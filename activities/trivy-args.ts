@@ -13,7 +13,7 @@ export const QUIET_TRIVY = ['--skip-version-check', '--disable-telemetry'];
  * opened read-only, so any number of scans share it; the layer cache is chosen by
  * `trivyEnvironment`, outside the command line.
  */
-export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir): string[] {
+export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir, vex: string[] = []): string[] {
   const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', ...QUIET_TRIVY, '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
   if (settings.server) {
     args.push('--cache-dir', settings.cacheDir, '--server', settings.server);
@@ -23,6 +23,14 @@ export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFil
   }
   if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
   if (image.windows) args.push('--platform', 'windows/amd64');
+  if (vex.length > 0) {
+    // Suppressed findings stay in the report (ExperimentalModifiedFindings) with their statement:
+    // the CSV keeps them as ignores, never drops them.
+    for (const source of vex) args.push('--vex', source);
+    args.push('--show-suppressed');
+    // The repositories are downloaded once per run by prepareScanner, never by each scan.
+    if (vex.includes('repo')) args.push('--skip-vex-repo-update');
+  }
   args.push(image.image);
   return args;
 }

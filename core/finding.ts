@@ -22,6 +22,20 @@ export interface Finding {
   title: string;
   url: string;
   publishedDate: string;
+  /** Trivy's package URL of the package (`PkgIdentifier.PURL`), when it gives one. */
+  packagePurl?: string;
+  /** Set when a VEX statement suppressed the finding (Trivy's `--show-suppressed`); it is still a finding. */
+  vex?: VexSuppression;
+}
+
+/** What Trivy says suppressed a finding (`--vex` with `--show-suppressed`: ExperimentalModifiedFindings). */
+export interface VexSuppression {
+  /** `not_affected` or `fixed` (OpenVEX), `ignored` (.trivyignore). */
+  status: string;
+  /** Trivy's `Statement`: the OpenVEX justification (Trivy does not report the impact statement). */
+  justification: string;
+  /** The document: the file path given to `--vex`, or `VEX Repository: name (url)`. */
+  source: string;
 }
 
 export function toSeverity(value: unknown): Severity {

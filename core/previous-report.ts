@@ -1,13 +1,13 @@
 import { parseImageRef } from './image-ref.js';
-
-/** The default state of a finding nobody has looked at yet. */
-export const DEFAULT_STATE = 'triaged';
+import { DEFAULT_STATE } from './triage-state.js';
 
 /** What a person wrote on a previous row: kept whole, whatever else is dropped. */
 export interface WrittenTriage {
   state: string;
   notes: string;
   firstSeen: string;
+  /** The `ignore_expires` cell; '' when blank or absent (legacy reports). */
+  ignoreExpires: string;
 }
 
 /** One previous (image, package, vulnerability) as the merge needs it. */
@@ -38,9 +38,9 @@ function repositoryOf(image: string): string | undefined {
   }
 }
 
-/** A row counts as a person's when it says more than a new finding would: a state of its own or notes. */
-function isWritten(state: string, notes: string): boolean {
-  return notes !== '' || (state !== '' && state !== DEFAULT_STATE);
+/** A row counts as written on when it says more than a new finding would: a state of its own, notes or an end date. */
+function isWritten(state: string, notes: string, ignoreExpires: string): boolean {
+  return notes !== '' || ignoreExpires !== '' || (state !== '' && state !== DEFAULT_STATE);
 }
 
 /**
@@ -61,7 +61,7 @@ export class PreviousReport {
   }
 
   /** Adds a row; when a key repeats, the row that carries a person's notes wins. */
-  add(image: string, packageName: string, vulnerabilityId: string, state: string, notes: string, firstSeen: string): void {
+  add(image: string, packageName: string, vulnerabilityId: string, state: string, notes: string, firstSeen: string, ignoreExpires = ''): void {
     this.rowCount++;
     let rows = this.byImage.get(image);
     if (!rows) {
@@ -77,7 +77,7 @@ export class PreviousReport {
     const key = keyOf(packageName, vulnerabilityId);
     const existing = rows.get(key);
     if (existing !== undefined && (notes.trim() === '' || this.triageOf(existing).notes.trim() !== '')) return;
-    rows.set(key, isWritten(state, notes) ? { state, notes, firstSeen, matched: false } : this.dateCode(firstSeen));
+    rows.set(key, isWritten(state, notes, ignoreExpires) ? { state, notes, firstSeen, ignoreExpires, matched: false } : this.dateCode(firstSeen));
   }
 
   private dateCode(date: string): number {
@@ -90,7 +90,7 @@ export class PreviousReport {
   }
 
   private triageOf(entry: Entry): WrittenTriage {
-    return typeof entry === 'number' ? { state: '', notes: '', firstSeen: this.dates[entry >> 1]! } : entry;
+    return typeof entry === 'number' ? { state: '', notes: '', firstSeen: this.dates[entry >> 1]!, ignoreExpires: '' } : entry;
   }
 
   hasImage(image: string): boolean {
@@ -108,7 +108,8 @@ export class PreviousReport {
     if (entry === undefined) return undefined;
     if (typeof entry === 'number') rows!.set(key, entry | 1);
     else entry.matched = true;
-    return { image, ...this.triageOf(entry) };
+    const { state, notes, firstSeen, ignoreExpires } = this.triageOf(entry);
+    return { image, state, notes, firstSeen, ignoreExpires };
   }
 
   /**

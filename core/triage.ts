@@ -1,9 +1,10 @@
 import { compareFindings, emptySeverityCounts, type Finding, type SeverityCounts } from './finding.js';
 import type { ImageRecord } from './image-list.js';
-import { DEFAULT_STATE, PreviousReport } from './previous-report.js';
+import { PreviousReport } from './previous-report.js';
 import type { ImageScan } from './scan.js';
+import { countTriage, DEFAULT_STATE, emptyTriageCounts, IGNORE_STATE, resolveTriageState, type TriageCounts } from './triage-state.js';
 
-export { DEFAULT_STATE } from './previous-report.js';
+export { DEFAULT_STATE, IGNORE_STATE };
 
 /** A row of a previous report: only what a person may have written, plus its identity. */
 export interface PreviousRow {
@@ -13,14 +14,14 @@ export interface PreviousRow {
   state: string;
   notes: string;
   firstSeen: string;
+  /** The `ignore_expires` cell (absent in legacy reports). */
+  ignoreExpires?: string;
   /**
    * The full previous row, so rows of images that could not be scanned this run survive
    * untouched. Absent when the reader was told the row's image was scanned.
    */
   cells?: Record<string, string>;
 }
-
-export const IGNORE_STATE = 'ignore';
 
 export interface TriagedFinding extends Finding {
   /** As the person wrote it; kept even when it is not honoured. */
@@ -30,8 +31,16 @@ export interface TriagedFinding extends Finding {
   mirrored: boolean;
   windows: boolean;
   projects: string[];
-  /** `state=ignore` with a justification: the only ignore that counts. */
+  /** An honoured ignore: a person's `state=ignore` with a justification and no end date reached, or a VEX statement's. */
   ignored: boolean;
+  /** The `ignore_expires` cell as the person wrote it (YYYY-MM-DD). */
+  ignoreExpires?: string;
+  /** A person's justified ignore whose end date has come (core/triage-state.ts): counted again. */
+  ignoreExpired?: boolean;
+  /** The ignore was written by a VEX statement this run, not by a person. */
+  vexApplied?: boolean;
+  /** A VEX statement says not affected but a person's row says otherwise (theirs wins). */
+  vexDisagreement?: string;
 }
 
 export interface TriageProblem {
@@ -50,6 +59,8 @@ export interface FailedImage {
 /** Everything a release report says except its rows: small at any size, so it is what travels and is stored as JSON. */
 export interface ReleaseReportHead {
   release: string;
+  /** The run's date (YYYY-MM-DD): what ignores' end dates were judged against, so a reader of the rows judges the same. */
+  date: string;
   images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[] };
   problems: TriageProblem[];
   changes: { new: number; fixed: number; unchanged: number };
@@ -73,6 +84,12 @@ export interface ReleaseReportSummary {
   changes: { new: number; fixed: number; unchanged: number };
   failedImages: FailedImage[];
   osNotScannedImages: string[];
+  /** Ignores written by VEX statements (absent in summaries written before VEX support). */
+  vexIgnored?: number;
+  /** Ignores whose end date has come: the findings count again. */
+  expiredIgnores?: TriageCounts['expiredIgnores'];
+  /** Findings a VEX statement calls not affected that a person's row keeps open. */
+  vexDisagreements?: TriageCounts['vexDisagreements'];
 }
 
 export interface MergeInput {
@@ -93,11 +110,6 @@ export function keepsPreviousRows(scan: ImageScan | undefined): boolean {
   return !scan || scan.outcome === 'failed';
 }
 
-/** Whether a state and notes make an honoured ignore: `state=ignore` with a justification. */
-export function isHonouredIgnore(state: string, notes: string): boolean {
-  return state.trim().toLowerCase() === IGNORE_STATE && notes.trim() !== '';
-}
-
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The image order of the CSV (its first sort key), so that images merged one by one come out as one sorted file. */
@@ -111,12 +123,14 @@ export class ReportTally {
   ignored = 0;
   readonly bySeverity = emptySeverityCounts();
   readonly byState: Record<string, number> = {};
+  readonly triage: TriageCounts = emptyTriageCounts();
 
-  add(row: Pick<TriagedFinding, 'severity' | 'state' | 'ignored'>): void {
+  add(row: TriagedFinding): void {
     this.findings++;
     this.bySeverity[row.severity]++;
     this.byState[row.state] = (this.byState[row.state] ?? 0) + 1;
     if (row.ignored) this.ignored++;
+    countTriage(this.triage, row);
   }
 
   summary(head: ReleaseReportHead): ReleaseReportSummary {
@@ -137,6 +151,9 @@ export class ReportTally {
       changes: head.changes,
       failedImages: head.images.failed,
       osNotScannedImages: head.images.osNotScanned,
+      vexIgnored: this.triage.vexIgnored,
+      expiredIgnores: [...this.triage.expiredIgnores],
+      vexDisagreements: [...this.triage.vexDisagreements],
     };
   }
 }
@@ -195,16 +212,9 @@ export class ReleaseMerge {
       const previous = this.previous.lookup(record.image, repository, finding.packageName, finding.vulnerabilityId);
       // New: no previous row, neither for this image nor (after a tag bump) for its repository.
       if (!previous) this.newCount++;
-      const state = previous?.state.trim() ? previous.state : DEFAULT_STATE;
-      const notes = previous?.notes ?? '';
-      const ignored = isHonouredIgnore(state, notes);
-      if (state.trim().toLowerCase() === IGNORE_STATE && !ignored) {
-        this.problems.push({
-          image: record.image,
-          packageName: finding.packageName,
-          vulnerabilityId: finding.vulnerabilityId,
-          message: 'state is "ignore" but notes give no justification; the finding is still reported',
-        });
+      const triage = resolveTriageState({ previous, vex: finding.vex, today: this.today });
+      if (triage.problem) {
+        this.problems.push({ image: record.image, packageName: finding.packageName, vulnerabilityId: finding.vulnerabilityId, message: triage.problem });
       }
       // Spelled out rather than spread: at 200,000 rows the spread was the merge's main cost.
       rows.push({
@@ -222,13 +232,19 @@ export class ReleaseMerge {
         title: finding.title,
         url: finding.url,
         publishedDate: finding.publishedDate,
-        state,
-        notes,
+        packagePurl: finding.packagePurl,
+        vex: finding.vex,
+        state: triage.state,
+        notes: triage.notes,
         firstSeen: previous ? previous.firstSeen : this.today,
         mirrored: record.mirrored,
         windows: record.windows,
         projects: record.projects,
-        ignored,
+        ignored: triage.ignored,
+        ignoreExpires: triage.ignoreExpires,
+        ignoreExpired: triage.expired,
+        vexApplied: triage.vexApplied,
+        vexDisagreement: triage.vexDisagreement,
       });
     }
     rows.sort(compareFindings);
@@ -244,6 +260,7 @@ export class ReleaseMerge {
     const inRelease = new Set(this.position.keys());
     return {
       release: this.release,
+      date: this.today,
       images: {
         records: [...this.images],
         withFindings: this.withFindings,
@@ -261,7 +278,7 @@ export class ReleaseMerge {
 /** The index of previous rows the merge reads, from rows held in memory. */
 export function previousReportOf(rows: Iterable<PreviousRow>): PreviousReport {
   const previous = new PreviousReport();
-  for (const row of rows) previous.add(row.image, row.packageName, row.vulnerabilityId, row.state, row.notes, row.firstSeen);
+  for (const row of rows) previous.add(row.image, row.packageName, row.vulnerabilityId, row.state, row.notes, row.firstSeen, row.ignoreExpires);
   return previous;
 }
 

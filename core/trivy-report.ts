@@ -17,6 +17,7 @@ interface TrivyVulnerability {
   Title?: unknown;
   PrimaryURL?: unknown;
   PublishedDate?: unknown;
+  PkgIdentifier?: { PURL?: unknown };
 }
 
 interface TrivyResult {
@@ -24,6 +25,16 @@ interface TrivyResult {
   Class?: unknown;
   Type?: unknown;
   Vulnerabilities?: unknown;
+  /** `--show-suppressed`: findings a VEX statement (or .trivyignore) suppressed, with who said so. */
+  ExperimentalModifiedFindings?: unknown;
+}
+
+interface TrivyModifiedFinding {
+  Type?: unknown;
+  Status?: unknown;
+  Statement?: unknown;
+  Source?: unknown;
+  Finding?: unknown;
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -59,10 +70,10 @@ export function parseTrivyReport(text: string, image: string): ImageScan {
     if (resultClass === 'os-pkgs') osScanned = true;
     const vulns = result.Vulnerabilities ?? [];
     if (!Array.isArray(vulns)) throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}].Vulnerabilities is not a list`);
-    vulns.forEach((v: TrivyVulnerability, j) => {
+    const toFinding = (v: TrivyVulnerability, where: string): Finding => {
       const id = str(v?.VulnerabilityID);
-      if (id === '') throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}].Vulnerabilities[${j}] has no VulnerabilityID`);
-      findings.push({
+      if (id === '') throw new UnparsableReportError(`Trivy output for ${image}: ${where} has no VulnerabilityID`);
+      const finding: Finding = {
         image,
         target: str(result.Target),
         class: resultClass,
@@ -77,7 +88,25 @@ export function parseTrivyReport(text: string, image: string): ImageScan {
         title: str(v.Title),
         url: str(v.PrimaryURL),
         publishedDate: str(v.PublishedDate),
-      });
+      };
+      const purl = str(v.PkgIdentifier?.PURL);
+      if (purl) finding.packagePurl = purl;
+      return finding;
+    };
+    vulns.forEach((v: TrivyVulnerability, j) => findings.push(toFinding(v, `Results[${i}].Vulnerabilities[${j}]`)));
+    // Suppressed is not deleted: each stays a finding, carrying the statement that suppressed it.
+    const modified = result.ExperimentalModifiedFindings ?? [];
+    if (!Array.isArray(modified)) throw new UnparsableReportError(`Trivy output for ${image}: Results[${i}].ExperimentalModifiedFindings is not a list`);
+    modified.forEach((m: TrivyModifiedFinding, j) => {
+      const where = `Results[${i}].ExperimentalModifiedFindings[${j}]`;
+      if (typeof m !== 'object' || m === null) throw new UnparsableReportError(`Trivy output for ${image}: ${where} is not an object`);
+      // Only vulnerabilities are scanned (`--scanners vuln`); other kinds have no place in the report.
+      if (str(m.Type) !== 'vulnerability') return;
+      if (typeof m.Finding !== 'object' || m.Finding === null) throw new UnparsableReportError(`Trivy output for ${image}: ${where} has no Finding`);
+      if (typeof m.Status !== 'string' || m.Status === '') throw new UnparsableReportError(`Trivy output for ${image}: ${where} has no Status`);
+      const finding = toFinding(m.Finding as TrivyVulnerability, `${where}.Finding`);
+      finding.vex = { status: m.Status, justification: str(m.Statement), source: str(m.Source) };
+      findings.push(finding);
     });
   });
 

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SEVERITIES } from '../core/finding.js';
+import { checkOpenVexDocument, InvalidVexSourceError, parseVexSourceEntry, type VexSource } from '../core/vex-source.js';
 import type { ScanReleasesInput } from '../core/run.js';
 
 /** A configuration problem: reported with the field's name, exit code 2. */
@@ -49,6 +50,25 @@ const EnvSchema = z.object({
     .transform((value) => value.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''))
     .refine((list) => list.every((s) => (SEVERITIES as readonly string[]).includes(s)), { message: `each severity must be one of ${SEVERITIES.join(', ')}` }),
   TRIVY_SERVER: z.string().url().optional(),
+  /**
+   * VEX sources passed to every scan, separated by commas or new lines: OpenVEX files, http(s)
+   * URLs of OpenVEX documents (fetched once per run), and `repo` (Trivy's VEX repositories).
+   */
+  IMAGE_SCANNING_VEX: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const sources: VexSource[] = [];
+      for (const entry of value.split(/[,\n]/).filter((e) => e.trim() !== '')) {
+        try {
+          sources.push(parseVexSourceEntry(entry));
+        } catch (error) {
+          if (!(error instanceof InvalidVexSourceError)) throw error;
+          ctx.addIssue({ code: 'custom', message: `entry ${JSON.stringify(entry.trim())}: ${error.message}` });
+        }
+      }
+      return sources;
+    }),
   TRIVY_RATE_LIMIT_BACKOFF: positiveInt(300),
   TRIVY_HEARTBEAT_SECONDS: positiveInt(5),
   GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
@@ -115,6 +135,30 @@ export function configuredCacheBackend(config: EnvConfig): string | undefined {
   const password = readSecretFile('TRIVY_CACHE_PASSWORD_FILE', config.TRIVY_CACHE_PASSWORD_FILE);
   if (password) url.password = encodeURIComponent(password);
   return url.toString().replace(/\/$/, '');
+}
+
+/**
+ * The configured VEX sources with their files resolved and checked: a file that is missing or is
+ * not OpenVEX is refused here, by name, before any scan (Trivy would fail every scan with it).
+ */
+export function checkVexSources(sources: VexSource[], cwd = process.cwd()): VexSource[] {
+  return sources.map((source) => {
+    if (source.kind !== 'file') return source;
+    const path = resolve(cwd, source.name);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`IMAGE_SCANNING_VEX: ${source.name} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    try {
+      checkOpenVexDocument(text, source.name);
+    } catch (error) {
+      if (error instanceof InvalidVexSourceError) throw new ConfigError(`IMAGE_SCANNING_VEX: ${error.message}`);
+      throw error;
+    }
+    return { ...source, path };
+  });
 }
 
 /** Reads and validates the environment; an empty string counts as unset. */

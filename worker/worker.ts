@@ -10,7 +10,7 @@ import { parseRepository } from '../activities/issue-tracker.js';
 import { PostgresResultStore } from '../activities/postgres-result-store.js';
 import { GitHubReportStore } from '../activities/report-store.js';
 import { publishSiteToGitHub } from '../activities/site-publisher.js';
-import { ConfigError, configuredCacheBackend, readGitHubToken, type EnvConfig } from './config.js';
+import { checkVexSources, ConfigError, configuredCacheBackend, readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */
 export function depsFromConfig(config: EnvConfig, log: { warn(message: string): void } = { warn: (m) => console.warn(m) }): ActivityDeps {
@@ -49,6 +49,7 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
       server: config.TRIVY_SERVER,
       rateLimitBackoffSeconds: config.TRIVY_RATE_LIMIT_BACKOFF,
       heartbeatSeconds: config.TRIVY_HEARTBEAT_SECONDS,
+      vex: config.IMAGE_SCANNING_VEX.length > 0 ? checkVexSources(config.IMAGE_SCANNING_VEX) : undefined,
     },
   };
 }

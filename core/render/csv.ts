@@ -2,7 +2,8 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { severityRank, toSeverity } from '../finding.js';
 import type { PreviousReport } from '../previous-report.js';
-import { isHonouredIgnore, type PreviousRow, type ReleaseReport, type TriagedFinding } from '../triage.js';
+import type { PreviousRow, ReleaseReport, TriagedFinding } from '../triage.js';
+import { writtenRowTriage } from '../triage-state.js';
 
 /** The columns of the system this replaces, first and in this order: people's notes live in them. */
 export const LEGACY_COLUMNS = [
@@ -30,6 +31,8 @@ export const REPORT_COLUMNS = [
   'first_seen',
   'package_path',
   'published_date',
+  /** A person's end date for an ignore, YYYY-MM-DD: from that day on the finding counts again (core/triage-state.ts). */
+  'ignore_expires',
 ] as const;
 
 export type ReportColumn = (typeof REPORT_COLUMNS)[number];
@@ -74,6 +77,7 @@ export function findingCells(row: TriagedFinding): string[] {
     row.firstSeen,
     row.packagePath,
     row.publishedDate,
+    row.ignoreExpires ?? '',
   ];
 }
 
@@ -171,6 +175,7 @@ interface ReportLayout {
   state: number;
   notes: number;
   firstSeen: number;
+  ignoreExpires: number;
 }
 
 /**
@@ -188,7 +193,7 @@ export class ReportRecordReader {
     const missing = ['image', 'package_name', 'vulnerability_id'].filter((c) => !values.includes(c));
     if (missing.length > 0) throw new InvalidReportCsvError(`${this.source} is missing the column(s) ${missing.join(', ')}`);
     const index = (name: string) => values.indexOf(name);
-    this.layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen') };
+    this.layout = { header: values, image: index('image'), packageName: index('package_name'), vulnerabilityId: index('vulnerability_id'), state: index('state'), notes: index('notes'), firstSeen: index('first_seen'), ignoreExpires: index('ignore_expires') };
     return true;
   }
 
@@ -197,7 +202,7 @@ export class ReportRecordReader {
     if (this.takeHeader(values)) return undefined;
     const layout = this.layout!;
     const cell = (i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
-    return {
+    const row: PreviousRow = {
       image: cell(layout.image),
       packageName: cell(layout.packageName),
       vulnerabilityId: cell(layout.vulnerabilityId),
@@ -205,6 +210,9 @@ export class ReportRecordReader {
       notes: cell(layout.notes),
       firstSeen: cell(layout.firstSeen),
     };
+    // Only where the column is: legacy rows stay exactly as they were read.
+    if (layout.ignoreExpires >= 0) row.ignoreExpires = cell(layout.ignoreExpires);
+    return row;
   }
 
   /**
@@ -215,7 +223,7 @@ export class ReportRecordReader {
     if (this.takeHeader(values)) return false;
     const l = this.layout!;
     const cell = (i: number) => (i < 0 ? '' : readCell(values[i] ?? ''));
-    index.add(cell(l.image), cell(l.packageName), cell(l.vulnerabilityId), cell(l.state), cell(l.notes), cell(l.firstSeen));
+    index.add(cell(l.image), cell(l.packageName), cell(l.vulnerabilityId), cell(l.state), cell(l.notes), cell(l.firstSeen), cell(l.ignoreExpires));
     return true;
   }
 
@@ -268,14 +276,18 @@ const COLUMN_INDEX = Object.fromEntries(REPORT_COLUMNS.map((name, i) => [name, i
 
 /**
  * A row of a CSV this project wrote (every column, in REPORT_COLUMNS order) as the finding it
- * was written from: how the issue and site activities read a release's rows back, one at a time.
+ * was written from: how the issue and site activities read a release's rows back, one at a
+ * time. What the merge decided but did not write (ignored, expired, VEX) is decided again by
+ * the same rule on the run's `date`; VEX disagreements come from the summary, which lists them.
  */
-export function triagedFindingOf(values: string[]): TriagedFinding {
+export function triagedFindingOf(values: string[], date: string, disagreements?: ReadonlyMap<string, string>): TriagedFinding {
   const cell = (name: ReportColumn) => readCell(values[COLUMN_INDEX[name]] ?? '');
   const state = cell('state');
   const notes = cell('notes');
+  const ignoreExpires = cell('ignore_expires');
   const projects = cell('projects');
-  return {
+  const triage = writtenRowTriage({ state, notes, ignoreExpires }, date);
+  const row: TriagedFinding = {
     image: cell('image'),
     target: cell('target'),
     class: cell('class'),
@@ -296,9 +308,18 @@ export function triagedFindingOf(values: string[]): TriagedFinding {
     mirrored: cell('mirrored') === 'true',
     windows: cell('windows') === 'true',
     projects: projects === '' ? [] : projects.split(' '),
-    ignored: isHonouredIgnore(state, notes),
+    ignored: triage.ignored,
+    ignoreExpires,
+    ignoreExpired: triage.expired,
+    vexApplied: triage.vexApplied,
   };
+  // Set (if undefined) as the merge sets it, so a row read back equals the row written.
+  row.vexDisagreement = disagreements?.get(triageListKey(row));
+  return row;
 }
+
+/** How the summary's lists name a row: (image, package, vulnerability). */
+export const triageListKey = (row: { image: string; packageName: string; vulnerabilityId: string }) => `${row.image}\u0000${row.packageName}\u0000${row.vulnerabilityId}`;
 
 /** Whether a header is this project's own, column for column: only such a file can be read back as findings. */
 export function isOwnHeader(values: string[]): boolean {

@@ -1,6 +1,7 @@
 import { SEVERITIES, countBySeverity } from '../finding.js';
 import type { ReleaseHistory } from '../history.js';
 import type { FailedImage, ReleaseReport, ReleaseReportHead, ReleaseReportSummary, TriagedFinding } from '../triage.js';
+import type { TriageListEntry } from '../triage-state.js';
 import { safeHttpUrl } from './markdown.js';
 import { renderSeverityChart } from './site-chart.js';
 import { TREND_CHART_STYLE, renderIndexTrends, renderReleaseTrends } from './trend-chart.js';
@@ -79,7 +80,7 @@ td.vulnerability,td.severity{white-space:nowrap}
 .sev{display:inline-block;font-weight:600;font-size:.72rem;padding:0 .45rem;border-radius:1rem;color:#fff;white-space:nowrap}
 .sev-CRITICAL{background:var(--CRITICAL)}.sev-HIGH{background:var(--HIGH)}.sev-MEDIUM{background:var(--MEDIUM)}.sev-LOW{background:var(--LOW)}.sev-UNKNOWN{background:var(--UNKNOWN)}
 .badge{display:inline-block;margin-left:.35rem;padding:0 .4rem;border-radius:.6rem;font-size:.7rem;border:1px solid currentColor;white-space:nowrap;vertical-align:baseline}
-.badge.mirrored{color:#8250df}.badge.windows{color:#0550ae}.badge.ignored{color:var(--muted)}.badge.invalid-ignore{color:#cf222e;font-weight:600}
+.badge.mirrored{color:#8250df}.badge.windows{color:#0550ae}.badge.ignored{color:var(--muted)}.badge.invalid-ignore{color:#cf222e;font-weight:600}.badge.ignore-expired{color:#9a6700;font-weight:600}.badge.vex-disagreement{color:#8250df;font-weight:600}
 .badge.failed{color:#cf222e;font-weight:600}.badge.os-not-scanned{color:#9a6700}
 tr.ignored td{background:#eaeef2;color:var(--muted)}
 tr.ignored td:first-child{box-shadow:inset 4px 0 #8c959f}
@@ -87,9 +88,12 @@ tr.waiting td{background:#fff8c5}
 tr.waiting td:first-child{box-shadow:inset 4px 0 #d4a72c}
 tr.invalid-ignore td{background:#ffebe9}
 tr.invalid-ignore td:first-child{box-shadow:inset 4px 0 #cf222e}
+tr.ignore-expired td{background:#fff1e5}
+tr.ignore-expired td:first-child{box-shadow:inset 4px 0 #bc4c00}
+tr.vex-disagreement td:first-child{box-shadow:inset 4px 0 #8250df}
 tr.empty td{text-align:center;color:var(--muted);padding:1.5rem}
 .swatch{display:inline-block;padding:0 .5rem;margin-right:.4rem;border-left:4px solid}
-.swatch.ignored{background:#eaeef2;border-color:#8c959f}.swatch.waiting{background:#fff8c5;border-color:#d4a72c}.swatch.invalid-ignore{background:#ffebe9;border-color:#cf222e}
+.swatch.ignored{background:#eaeef2;border-color:#8c959f}.swatch.waiting{background:#fff8c5;border-color:#d4a72c}.swatch.invalid-ignore{background:#ffebe9;border-color:#cf222e}.swatch.ignore-expired{background:#fff1e5;border-color:#bc4c00}.swatch.vex-disagreement{border-color:#8250df}
 .legend{font-size:.85rem;color:var(--muted)}
 .alert{background:#ffebe9;border:1px solid #ff818266;border-radius:6px;padding:.5rem .8rem}
 .warn{background:#fff8c5;border:1px solid #d4a72c66;border-radius:6px;padding:.5rem .8rem}
@@ -200,7 +204,11 @@ function failedItem(f: FailedImage): string {
 }
 
 /** Images the report could not fully vouch for, always shown, so a gap never reads as "no CVEs". */
-function scanGapsHtml(report: ReleaseReportHead): string {
+function triageItem(e: TriageListEntry): string {
+  return `<li>${siteLink(e.image, imagePageName(e.image))}: ${escapeHtml(e.vulnerabilityId)} in ${escapeHtml(e.packageName)} (${escapeHtml(e.severity)}): ${escapeHtml(e.detail)}</li>`;
+}
+
+function scanGapsHtml(report: ReleaseReportHead, summary?: ReleaseReportSummary): string {
   const { failed, osNotScanned, records } = report.images;
   const windows = new Set(records.filter((r) => r.windows).map((r) => r.image));
   const notScanned = osNotScanned.map((image) => `<li>${siteLink(image, imagePageName(image))}${windows.has(image) ? badge('windows', 'windows') : ''}</li>`);
@@ -214,12 +222,17 @@ function scanGapsHtml(report: ReleaseReportHead): string {
   return `<div class="gaps-grid">
 ${section('failed-scans', 'Failed scans', failed.map(failedItem), 'alert', 'Not scanned this run; their previous findings are kept in the CSV and their issues stay open.')}
 ${section('os-not-scanned', 'OS not scanned', notScanned, 'warn', 'Trivy could not analyse the operating system (Windows, unknown distribution); language packages were scanned.')}
-${section('invalid-ignores', 'Invalid ignores', problems, 'alert', '<code>state=ignore</code> without a justification in notes: the finding is still reported.')}
+${section('invalid-ignores', 'Invalid ignores', problems, 'alert', '<code>state=ignore</code> without a justification in notes, or an <code>ignore_expires</code> that is not a YYYY-MM-DD date: the finding is still reported.')}
+${section('expired-ignores', 'Ignores expired', (summary?.expiredIgnores ?? []).map(triageItem), 'warn', 'Ignores whose <code>ignore_expires</code> date has come: the findings count again and their issues list them.')}
+${section('vex-disagreements', 'VEX disagreements', (summary?.vexDisagreements ?? []).map(triageItem), 'warn', 'A VEX statement says not affected, but a person wrote another state for the finding: the person\'s state wins.')}
 </div>`;
 }
 
 function releaseSummary(report: ReleaseReportHead, s: ReleaseReportSummary): string {
-  const ignored = s.ignored ? `; ${formatCount(s.ignored)} ignored` : '';
+  const vex = s.vexIgnored ? ` (${formatCount(s.vexIgnored)} by VEX statements)` : '';
+  const expired = s.expiredIgnores?.length ? `; ${formatCount(s.expiredIgnores.length)} ignores expired` : '';
+  const disagree = s.vexDisagreements?.length ? `; ${formatCount(s.vexDisagreements.length)} VEX disagreements` : '';
+  const ignored = (s.ignored ? `; ${formatCount(s.ignored)} ignored${vex}` : '') + expired + disagree;
   return `<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
 }
 
@@ -234,7 +247,7 @@ export function renderReleasePage(report: ReleaseReportHead & { rows?: TriagedFi
 <p class="meta">Scanned ${timeHtml(entry.scannedAt)}.</p>
 ${severityCounts(s.bySeverity)}
 ${releaseSummary(report, s)}
-${scanGapsHtml(report)}
+${scanGapsHtml(report, s)}
 ${renderReleaseTrends(entry.history)}
 <h2 id="findings-title">Findings</h2>
 ${findingsTableHtml(data)}
@@ -371,9 +384,16 @@ ${footer(options.generatedAt)}`,
   });
 }
 
+const MARK_BADGES: Record<string, string> = {
+  ignored: 'ignored',
+  'invalid-ignore': 'not honoured: no justification or unreadable end date',
+  'ignore-expired': 'ignore expired',
+  'vex-disagreement': 'VEX disagrees',
+};
+
 function imageFindingRow(row: TriagedFinding): string {
   const mark = findingMark(row);
-  const markBadge = mark === 'ignored' ? badge('ignored', 'ignored') : mark === 'invalid-ignore' ? badge('invalid-ignore', 'not honoured: no justification') : '';
+  const markBadge = MARK_BADGES[mark] ? badge(mark, MARK_BADGES[mark]) : '';
   const cells = [
     `<td class="severity"><span class="sev sev-${row.severity}">${row.severity}</span></td>`,
     `<td class="vulnerability">${linkOrText(row.vulnerabilityId, row.url)}</td>`,

@@ -10,12 +10,14 @@ import { embedJson, escapeHtml } from './site-page.js';
  */
 
 /** How a row is highlighted; the renderer decides, the script only applies the class. */
-export type FindingMark = 'ignored' | 'invalid-ignore' | 'waiting' | '';
+export type FindingMark = 'ignored' | 'ignore-expired' | 'invalid-ignore' | 'vex-disagreement' | 'waiting' | '';
 
-export function findingMark(row: Pick<TriagedFinding, 'ignored' | 'state'>): FindingMark {
+export function findingMark(row: Pick<TriagedFinding, 'ignored' | 'state' | 'ignoreExpired' | 'vexDisagreement'>): FindingMark {
   const state = row.state.trim().toLowerCase();
   if (row.ignored) return 'ignored';
+  if (row.ignoreExpired) return 'ignore-expired';
   if (state === IGNORE_STATE) return 'invalid-ignore';
+  if (row.vexDisagreement) return 'vex-disagreement';
   if (state === 'waiting') return 'waiting';
   return '';
 }
@@ -112,7 +114,7 @@ export function findingsTableHtml(data: TableData): string {
   const head = COLUMNS.map(([key, label]) => `<th data-key="${key}" aria-sort="none"><button type="button">${escapeHtml(label)}</button></th>`).join('');
   return `${filtersHtml()}
 ${pagerHtml()}
-<p class="legend">Rows: <span class="swatch ignored">ignored (justified in notes)</span> <span class="swatch waiting">waiting</span> <span class="swatch invalid-ignore">ignore without justification: still counted</span></p>
+<p class="legend">Rows: <span class="swatch ignored">ignored (justified in notes)</span> <span class="swatch waiting">waiting</span> <span class="swatch invalid-ignore">ignore without justification or with an unreadable end date: still counted</span> <span class="swatch ignore-expired">ignore expired: counted again</span> <span class="swatch vex-disagreement">VEX says not affected, a person's state wins</span></p>
 <table id="findings" data-total="${data.rows.length}"><thead><tr>${head}</tr></thead><tbody></tbody></table>
 <noscript><p class="alert">The findings table needs JavaScript. Every finding is also in the CSV linked above.</p></noscript>
 ${embedJson('findings-data', data)}`;
@@ -144,7 +146,7 @@ export const FINDINGS_TABLE_SCRIPT = String.raw`(function () {
   var HTTP_URL = /^https?:\/\//i;
   var NOTE_URL = /(https?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]])/i;
   var PAGE_FILE = /^[\w.-]+\.html$/;
-  var MARK_TEXT = { ignored: 'ignored', 'invalid-ignore': 'not honoured: no justification' };
+  var MARK_TEXT = { ignored: 'ignored', 'invalid-ignore': 'not honoured: no justification or unreadable end date', 'ignore-expired': 'ignore expired', 'vex-disagreement': 'VEX disagrees' };
 
   function el(tag, className, text) {
     var node = document.createElement(tag);

@@ -21,6 +21,18 @@ describe('prepareScanner', () => {
     assert.ok(existsSync(deps.trivy.cacheDir), 'the cache dir is created');
   });
 
+  it('with `repo` among the VEX sources, downloads the VEX repositories once into the shared cache; offline, the run goes on', async (t) => {
+    const h = await workspace(t);
+    const deps = h.deps({ vex: [{ kind: 'repo', name: 'repo' }] });
+    await run(createActivities(deps).prepareScanner, { runKey: 'run-1' });
+    const vex = (await h.calls()).filter((c) => c.kind === 'vexrepo');
+    assert.equal(vex.length, 1);
+    assert.equal(flagValue(argv(vex[0]!), '--cache-dir'), deps.trivy.cacheDir);
+    await writeFile(join(h.stubDir, 'vex-offline'), '');
+    assert.equal((await run(createActivities(deps).prepareScanner, { runKey: 'run-2' })).downloaded, true, 'a failed VEX download does not fail the run');
+    assert.equal((await h.calls()).filter((c) => c.kind === 'vexrepo').length, 2);
+  });
+
   it("copies the DB for the run, so a later update of the shared DB leaves the run's scans on the one they started with", async (t) => {
     const h = await workspace(t);
     const deps = h.deps();

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createActivities } from '../../activities/index.js';
 import { storeKeys } from '../../activities/result-store.js';
@@ -227,6 +230,44 @@ describe('scanImage', () => {
     const output = flagValue(args, '--output');
     assert.ok(output);
     assert.equal(existsSync(output), false);
+  });
+
+  it('gives every VEX source to Trivy with --show-suppressed; a URL document is fetched once per run, and one that is not OpenVEX fails the scan, named', async (t) => {
+    const h = await workspace(t);
+    const served = new Map([
+      ['/good.json', JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [] })],
+      ['/bad.json', '{"not":"vex"}'],
+    ]);
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      const body = served.get(req.url ?? '');
+      res.writeHead(body ? 200 : 404).end(body ?? 'missing');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const deps = h.deps({ vex: [{ kind: 'file', name: 'ours.json', path: '/etc/vex/ours.json' }, { kind: 'url', name: `${base}/good.json` }, { kind: 'repo', name: 'repo' }] });
+    const other = 'rancher/shell:v0.2.1';
+    await assign(deps, RUN, RELEASE, [record(FLEET), record(other)]);
+    await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 1 });
+    const args = argv((await h.calls())[0]!);
+    const vexValues = args.flatMap((a, i) => (args[i - 1] === '--vex' ? [a] : []));
+    assert.equal(vexValues.length, 3);
+    assert.equal(vexValues[0], '/etc/vex/ours.json');
+    assert.ok(vexValues[1]!.startsWith(join(runDatabaseDir(deps.trivy.cacheDir, RUN), 'vex-sources')), "the URL's document, copied for the run");
+    assert.equal(vexValues[2], 'repo');
+    assert.ok(args.includes('--show-suppressed'), 'suppressed findings stay in the report');
+    assert.ok(args.includes('--skip-vex-repo-update'), 'no scan downloads the VEX repositories');
+    assert.equal(args.at(-1), FLEET);
+    assert.equal(requests, 1, 'fetched once for the run, not per scan');
+
+    const bad = h.deps({ vex: [{ kind: 'url', name: `${base}/bad.json` }] });
+    await assign(bad, 'run-2', RELEASE, [record(FLEET)]);
+    const failure = await applicationFailure(run(createActivities(bad).scanImage, { runKey: 'run-2', release: RELEASE, index: 0 }));
+    assert.equal(failure.type, 'VexSourceUnavailable');
+    assert.match(failure.message, /bad\.json is not an OpenVEX document/);
   });
 
   it('passes a severity filter when one is configured', async (t) => {

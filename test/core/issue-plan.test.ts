@@ -137,6 +137,23 @@ describe('buildDesiredIssues', () => {
     assert.ok(desired.open[0]!.labels.includes('critical-cves'));
   });
 
+  it('an ignore whose end date has come reopens the issue of an image it had resolved; a VEX ignore keeps it out', () => {
+    const img = 'rancher/shell:v0.1.6';
+    const f = finding(img, 'CVE-CRIT', 'curl', 'CRITICAL');
+    const images = buildImageRecords({ images: parseImageList(img, 'images') });
+    const scans = new Map<string, ImageScan>([[img, { image: img, outcome: 'findings', osScanned: true, findings: [f] }]]);
+    const previous = (ignoreExpires: string): PreviousRow[] => [{ image: img, packageName: 'curl', vulnerabilityId: 'CVE-CRIT', state: 'ignore', notes: 'accepted', ignoreExpires, firstSeen: '2024-01-01', cells: {} }];
+    const before = buildDesiredIssues([mergeTriage({ release: 'v2.9.0', images, scans, previous: previous('2025-01-14'), today: '2025-01-13' })]);
+    assert.deepEqual([before.open.length, before.resolved], [0, [img]], 'the day before its end date the ignore holds');
+    const on = buildDesiredIssues([mergeTriage({ release: 'v2.9.0', images, scans, previous: previous('2025-01-13'), today: '2025-01-13' })]);
+    assert.equal(on.open.length, 1, 'on its end date the finding is reported again');
+    assert.ok(on.open[0]!.labels.includes('critical-cves'));
+    const closed = existing(9, { title: on.open[0]!.title, body: 'old', labels: on.open[0]!.labels, state: 'closed' });
+    assert.equal(only(planIssueChanges(on, [closed]).changes, 'update')[0]?.reopen, true);
+    const vexScans = new Map<string, ImageScan>([[img, { image: img, outcome: 'findings', osScanned: true, findings: [{ ...f, vex: { status: 'not_affected', justification: '', source: 'suse.json' } }] }]]);
+    assert.equal(buildDesiredIssues([mergeTriage({ release: 'v2.9.0', images, scans: vexScans, previous: [], today: '2025-01-13' })]).open.length, 0);
+  });
+
   it('resolves an image with nothing left to report and holds an image whose scan failed', () => {
     const img = 'rancher/shell:v0.1.6';
     const desired = buildDesiredIssues([

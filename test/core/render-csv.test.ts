@@ -273,6 +273,27 @@ describe('parseReportCsv keepCells', () => {
   });
 });
 
+describe('the ignore_expires column', () => {
+  it('comes right after published_date, the last of the columns before it, and round-trips', () => {
+    const img = 'rancher/fleet:v0.9.6';
+    const images = buildImageRecords({ images: parseImageList(img, 'x.txt') });
+    const scans = new Map<string, ImageScan>([[img, { image: img, outcome: 'findings', osScanned: true, findings: [finding(img, 'CVE-1', 'openssl')] }]]);
+    const previous: PreviousRow[] = [{ image: img, packageName: 'openssl', vulnerabilityId: 'CVE-1', state: 'ignore', notes: 'accepted', firstSeen: '2025-01-01', ignoreExpires: '2025-02-01' }];
+    const csv = renderReportCsv(mergeTriage({ release: 'r', images, scans, previous, today: TODAY }));
+    const header = csv.slice(0, csv.indexOf('\n')).split(',');
+    assert.deepEqual(header.slice(-2), ['published_date', 'ignore_expires']);
+    const [row] = parseReportCsv(csv, 'r.csv');
+    assert.equal(row!.ignoreExpires, '2025-02-01');
+    assert.equal(row!.cells.ignore_expires, '2025-02-01');
+  });
+
+  it('is absent from a legacy CSV: its rows have no end date and keep every state and note', () => {
+    const rows = parseReportCsv(`${LEGACY_HEADER}\nrancher/a:1,openssl,debian,CVE-1,HIGH,,,false,ignore,"not used, ever"\n`, 'legacy.csv');
+    assert.equal(rows[0]!.ignoreExpires, undefined);
+    assert.deepEqual([rows[0]!.state, rows[0]!.notes], ['ignore', 'not used, ever']);
+  });
+});
+
 describe('parseReportCsv header checks', () => {
   it('refuses a header-only file that lacks the identity columns, and accepts an empty one', () => {
     assert.throws(() => parseReportCsv('name,severity\n', 'prev.csv'), (e: unknown) => e instanceof InvalidReportCsvError && /prev\.csv.*image/.test((e as Error).message));

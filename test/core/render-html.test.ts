@@ -149,6 +149,9 @@ describe('embedded findings data', () => {
     );
     assert.equal(findingMark({ ignored: false, state: ' Ignore ' }), 'invalid-ignore');
     assert.equal(findingMark({ ignored: false, state: 'WAITING' }), 'waiting');
+    assert.equal(findingMark({ ignored: false, state: 'ignore', ignoreExpired: true }), 'ignore-expired');
+    assert.equal(findingMark({ ignored: false, state: 'waiting', vexDisagreement: 'VEX says not affected' }), 'vex-disagreement');
+    assert.equal(findingMark({ ignored: true, state: 'ignore' }), 'ignored', 'a VEX ignore is highlighted like any ignore');
   });
 
   it('describes each image once, with its page and its mirrored and Windows flags', () => {
@@ -308,5 +311,25 @@ describe('every page', () => {
       assert.doesNotMatch(html, /<[a-z][^>]*\ssrc=|<link rel="stylesheet"|url\(|@import/i, name);
       assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;/, name);
     }
+  });
+});
+
+describe('release page: VEX and expired ignores', () => {
+  it('lists expired ignores and VEX disagreements, the VEX source escaped, and counts them in the summary line', () => {
+    const images = buildImageRecords({ images: parseImageList(IMG, 'images') });
+    const vex = { status: 'not_affected', justification: 'component_not_present', source: `vex/${XSS}.json` };
+    const findings = [finding(IMG, 'CVE-EXPIRED', 'curl'), finding(IMG, 'CVE-DISAGREE', 'zlib', 'HIGH', { vex }), finding(IMG, 'CVE-VEX', 'musl', 'HIGH', { vex })];
+    const previous: PreviousRow[] = [
+      { image: IMG, packageName: 'curl', vulnerabilityId: 'CVE-EXPIRED', state: 'ignore', notes: 'accepted', ignoreExpires: '2025-01-01', firstSeen: '', cells: {} },
+      { image: IMG, packageName: 'zlib', vulnerabilityId: 'CVE-DISAGREE', state: 'waiting', notes: 'we ship it', firstSeen: '', cells: {} },
+    ];
+    const report = mergeTriage({ release: 'v2.9.0', images, scans: new Map([[IMG, { image: IMG, outcome: 'findings', osScanned: true, findings }]]), previous, today: '2025-01-13' });
+    const html = renderReleasePage(report, entryOf(report), OPTIONS);
+    assert.ok(!html.includes(XSS), 'the VEX source is escaped wherever it lands');
+    const section = (id: string) => html.slice(html.indexOf(`id="${id}"`), html.indexOf('</ul>', html.indexOf(`id="${id}"`)));
+    assert.match(section('expired-ignores'), /CVE-EXPIRED.*ignore expired on 2025-01-01/);
+    assert.match(section('vex-disagreements'), /CVE-DISAGREE.*the person&#39;s decision wins|CVE-DISAGREE.*person/);
+    assert.ok(!section('vex-disagreements').includes('CVE-VEX'));
+    assert.match(html, /1 ignored \(1 by VEX statements\); 1 ignores expired; 1 VEX disagreements/);
   });
 });

@@ -282,3 +282,58 @@ describe('mergeTriage: row order and record fields', () => {
     assert.deepEqual([row.image, row.mirrored, row.windows, row.projects], ['rancher/mirrored-pause:3.6', true, true, ['rke2All', 'system']]);
   });
 });
+
+describe('mergeTriage: VEX statements and expiring ignores', () => {
+  const img = 'rancher/fleet:v0.9.6';
+  const vex = { status: 'not_affected', justification: 'component_not_present', source: 'vex/suse.json' };
+
+  it('a suppressed finding stays a row, ignored with a VEX note, and is counted as a VEX ignore', () => {
+    const report = merge({ images: records(img), scans: scansOf(scanned(img, [finding(img, 'CVE-1', 'openssl', 'CRITICAL', { vex }), finding(img, 'CVE-2', 'zlib')])) });
+    const by = new Map(report.rows.map((r) => [r.vulnerabilityId, r]));
+    assert.deepEqual([by.get('CVE-1')!.state, by.get('CVE-1')!.notes, by.get('CVE-1')!.ignored], ['ignore', 'VEX not_affected (component_not_present) [source: vex/suse.json]', true]);
+    assert.equal(by.get('CVE-2')!.ignored, false);
+    const s = summarizeReport(report);
+    assert.equal(s.ignored, 1);
+    assert.equal(s.vexIgnored, 1);
+    assert.deepEqual(s.vexDisagreements, []);
+  });
+
+  it('next run without the statement: the VEX-written row is an open finding again', () => {
+    const first = merge({ images: records(img), scans: scansOf(scanned(img, [finding(img, 'CVE-1', 'openssl', 'HIGH', { vex })])) });
+    const carried = first.rows.map((r) => prev(r.image, r.vulnerabilityId, r.packageName, r.state, r.notes));
+    const second = merge({ images: records(img), scans: scansOf(scanned(img, [finding(img, 'CVE-1', 'openssl')])), previous: carried });
+    assert.deepEqual([second.rows[0]!.state, second.rows[0]!.notes, second.rows[0]!.ignored], ['triaged', '', false]);
+    assert.equal(second.changes.new, 0, 'it is the same finding, not a new one');
+  });
+
+  it("a person's state wins over VEX; the summary lists the disagreement", () => {
+    const report = merge({
+      images: records(img),
+      scans: scansOf(scanned(img, [finding(img, 'CVE-1', 'openssl', 'HIGH', { vex })])),
+      previous: [prev(img, 'CVE-1', 'openssl', 'waiting', 'fix expected in 0.9.7')],
+    });
+    assert.deepEqual([report.rows[0]!.state, report.rows[0]!.notes, report.rows[0]!.ignored], ['waiting', 'fix expected in 0.9.7', false]);
+    const s = summarizeReport(report);
+    assert.equal(s.vexDisagreements?.length, 1);
+    assert.match(s.vexDisagreements![0]!.detail, /vex\/suse\.json/);
+  });
+
+  it('an expired ignore counts again and is listed; an unreadable date is a problem', () => {
+    const previous = [
+      { ...prev(img, 'CVE-1', 'openssl', 'ignore', 'accepted until the rebuild'), ignoreExpires: TODAY },
+      { ...prev(img, 'CVE-2', 'zlib', 'ignore', 'accepted'), ignoreExpires: '2025-01-14' },
+      { ...prev(img, 'CVE-3', 'curl', 'ignore', 'accepted'), ignoreExpires: '14.01.2025' },
+    ];
+    const report = merge({ images: records(img), scans: scansOf(scanned(img, [finding(img, 'CVE-1', 'openssl'), finding(img, 'CVE-2', 'zlib'), finding(img, 'CVE-3', 'curl')])), previous });
+    const by = new Map(report.rows.map((r) => [r.vulnerabilityId, r]));
+    assert.deepEqual([by.get('CVE-1')!.ignored, by.get('CVE-1')!.ignoreExpired], [false, true], 'the end date itself is expired');
+    assert.deepEqual([by.get('CVE-2')!.ignored, by.get('CVE-2')!.ignoreExpired], [true, false], 'the day before the end date is ignored');
+    assert.equal(by.get('CVE-3')!.ignored, false);
+    assert.equal(by.get('CVE-3')!.ignoreExpires, '14.01.2025', 'kept as written');
+    assert.deepEqual(report.problems.map((p) => p.vulnerabilityId), ['CVE-3']);
+    const s = summarizeReport(report);
+    assert.deepEqual(s.expiredIgnores?.map((e) => [e.vulnerabilityId, e.detail]), [['CVE-1', `ignore expired on ${TODAY}`]]);
+    assert.equal(s.ignored, 1);
+    assert.equal(s.invalidIgnores, 1);
+  });
+});

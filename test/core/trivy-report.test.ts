@@ -157,6 +157,41 @@ describe('parseTrivyReport: own fixtures', () => {
   });
 });
 
+describe('parseTrivyReport: findings a VEX statement suppressed (--show-suppressed)', () => {
+  const report = {
+    SchemaVersion: 2,
+    Results: [
+      {
+        Target: 'e2e/alpine (alpine 3.19.1)',
+        Class: 'os-pkgs',
+        Type: 'alpine',
+        Vulnerabilities: [{ VulnerabilityID: 'CVE-2099-1001', PkgName: 'libcrypto3', InstalledVersion: '3.1.4-r0', Severity: 'HIGH', PkgIdentifier: { PURL: 'pkg:apk/alpine/libcrypto3@3.1.4-r0?arch=x86_64' } }],
+        ExperimentalModifiedFindings: [
+          {
+            Type: 'vulnerability',
+            Status: 'not_affected',
+            Statement: 'vulnerable_code_not_in_execute_path',
+            Source: '/etc/vex/suse.json',
+            Finding: { VulnerabilityID: 'CVE-2099-1001', PkgName: 'libssl3', InstalledVersion: '3.1.4-r0', FixedVersion: '3.1.4-r5', Severity: 'HIGH', Title: 't' },
+          },
+          { Type: 'secret', Status: 'ignored', Finding: { RuleID: 'aws' } },
+        ],
+      },
+    ],
+  };
+
+  it('keeps each suppressed vulnerability as a finding with its status, justification and source', () => {
+    const scan = parseTrivyReport(JSON.stringify(report), 'img');
+    assert.equal(scan.findings.length, 2, 'the secret is not a vulnerability and is left out');
+    const [open, suppressed] = scan.findings;
+    assert.equal(open!.vex, undefined);
+    assert.equal(open!.packagePurl, 'pkg:apk/alpine/libcrypto3@3.1.4-r0?arch=x86_64');
+    assert.deepEqual([suppressed!.packageName, suppressed!.fixedVersion, suppressed!.target, suppressed!.class, suppressed!.type], ['libssl3', '3.1.4-r5', 'e2e/alpine (alpine 3.19.1)', 'os-pkgs', 'alpine']);
+    assert.deepEqual(suppressed!.vex, { status: 'not_affected', justification: 'vulnerable_code_not_in_execute_path', source: '/etc/vex/suse.json' });
+    assert.equal(scan.outcome, 'findings', 'an image whose every finding is suppressed is not clean: its ignores are in the CSV');
+  });
+});
+
 describe('parseTrivyReport: refuses what is not a Trivy report', () => {
   const image = 'rancher/broken:v9';
   const valid = fixture('trivy-os-and-lang.json');
@@ -183,6 +218,23 @@ describe('parseTrivyReport: refuses what is not a Trivy report', () => {
       /Results\[1\]\.Vulnerabilities\[1\] has no VulnerabilityID/,
     ],
     ['a null vulnerability', JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', Vulnerabilities: [null] }] }), /has no VulnerabilityID/],
+    ['suppressed findings that are not a list', JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', ExperimentalModifiedFindings: {} }] }), /Results\[0\]\.ExperimentalModifiedFindings is not a list/],
+    ['a suppressed finding that is not an object', JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', ExperimentalModifiedFindings: [7] }] }), /ExperimentalModifiedFindings\[0\] is not an object/],
+    [
+      'a suppressed vulnerability without Finding',
+      JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', ExperimentalModifiedFindings: [{ Type: 'vulnerability', Status: 'not_affected' }] }] }),
+      /ExperimentalModifiedFindings\[0\] has no Finding/,
+    ],
+    [
+      'a suppressed vulnerability without Status',
+      JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', ExperimentalModifiedFindings: [{ Type: 'vulnerability', Finding: { VulnerabilityID: 'CVE-1' } }] }] }),
+      /ExperimentalModifiedFindings\[0\] has no Status/,
+    ],
+    [
+      'a suppressed vulnerability without VulnerabilityID',
+      JSON.stringify({ SchemaVersion: 2, Results: [{ Class: 'os-pkgs', ExperimentalModifiedFindings: [{ Type: 'vulnerability', Status: 'fixed', Finding: { PkgName: 'a' } }] }] }),
+      /ExperimentalModifiedFindings\[0\]\.Finding has no VulnerabilityID/,
+    ],
   ];
   for (const [what, text, message] of cases) {
     it(`refuses ${what} with an error naming the image`, () => {

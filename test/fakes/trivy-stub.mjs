@@ -36,6 +36,15 @@ if (args.includes('--download-db-only') || args.includes('--download-java-db-onl
   log(args.includes('--download-java-db-only') ? 'javadb' : 'db', '-');
   process.exit(0);
 }
+if (args[0] === 'vex' && args[1] === 'repo' && args[2] === 'download') {
+  log('vexrepo', '-');
+  // Offline, as this machine is: the download fails when the test says so.
+  if (existsSync(join(dir, 'vex-offline'))) {
+    process.stderr.write('FATAL\tfailed to download vex repositories: dial tcp: lookup github.com: no such host\n');
+    process.exit(1);
+  }
+  process.exit(0);
+}
 if (args[0] !== 'image') {
   process.stderr.write(`trivy-stub: unsupported command ${args.join(' ')}\n`);
   process.exit(2);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadEnvConfig, loadFileConfig, readGitHubToken, runInputFrom } from '../../worker/config.js';
+import { checkVexSources, ConfigError, loadEnvConfig, loadFileConfig, readGitHubToken, runInputFrom } from '../../worker/config.js';
 import { tempDir } from '../helpers/harness.js';
 
 async function configFile(content: unknown): Promise<string> {
@@ -81,5 +81,44 @@ describe('environment', () => {
     await writeFile(file, '');
     await chmod(file, 0o600);
     assert.equal(readGitHubToken(loadEnvConfig({ GITHUB_TOKEN_FILE: file })), undefined, 'an empty secret means: plan only');
+  });
+});
+
+describe('IMAGE_SCANNING_VEX', () => {
+  it('reads files, URLs and repo, separated by commas or new lines', () => {
+    const config = loadEnvConfig({ IMAGE_SCANNING_VEX: 'vex/ours.json, https://example.com/suse.openvex.json\nrepo' });
+    assert.deepEqual(config.IMAGE_SCANNING_VEX, [
+      { kind: 'file', name: 'vex/ours.json' },
+      { kind: 'url', name: 'https://example.com/suse.openvex.json' },
+      { kind: 'repo', name: 'repo' },
+    ]);
+    assert.deepEqual(loadEnvConfig({}).IMAGE_SCANNING_VEX, []);
+  });
+
+  it('names a bad entry', () => {
+    for (const [value, pattern] of [
+      ['ok.json,ftp://example.com/x.json', /IMAGE_SCANNING_VEX.*"ftp:\/\/example.com\/x.json".*only http\(s\)/],
+      ['oci', /IMAGE_SCANNING_VEX.*"oci"/],
+    ] as const) {
+      assert.throws(() => loadEnvConfig({ IMAGE_SCANNING_VEX: value }), (e: unknown) => e instanceof ConfigError && pattern.test((e as Error).message), value);
+    }
+  });
+
+  it('refuses, by name, a file that does not exist or is not OpenVEX, before any scan', async () => {
+    const dir = await tempDir('vex-');
+    await writeFile(join(dir, 'good.json'), JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [{ vulnerability: { name: 'CVE-1' }, products: [], status: 'not_affected' }] }));
+    await writeFile(join(dir, 'cyclonedx.json'), JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5' }));
+    await writeFile(join(dir, 'status.json'), JSON.stringify({ '@context': 'https://openvex.dev/ns/v0.2.0', statements: [{ vulnerability: { name: 'CVE-1' }, status: 'fine' }] }));
+    await writeFile(join(dir, 'text.json'), 'not json');
+    const sources = (names: string) => loadEnvConfig({ IMAGE_SCANNING_VEX: names }).IMAGE_SCANNING_VEX;
+    assert.deepEqual(checkVexSources(sources('good.json,repo'), dir), [{ kind: 'file', name: 'good.json', path: join(dir, 'good.json') }, { kind: 'repo', name: 'repo' }]);
+    for (const [name, pattern] of [
+      ['missing.json', /IMAGE_SCANNING_VEX: missing\.json cannot be read \(ENOENT\)/],
+      ['cyclonedx.json', /IMAGE_SCANNING_VEX: cyclonedx\.json is not an OpenVEX document/],
+      ['status.json', /IMAGE_SCANNING_VEX: status\.json: statements\[0\] has status "fine"/],
+      ['text.json', /IMAGE_SCANNING_VEX: text\.json is not JSON/],
+    ] as const) {
+      assert.throws(() => checkVexSources(sources(`good.json,${name}`), dir), (e: unknown) => e instanceof ConfigError && pattern.test((e as Error).message), name);
+    }
   });
 });
