@@ -74,6 +74,7 @@ export function workerEnvironment(dir: string, state: ClusterState, i: number, t
     TRIVY_TIMEOUT: process.env.TRIVY_TIMEOUT ?? '900',
     MAX_CONCURRENT_ACTIVITIES: process.env.MAX_CONCURRENT_ACTIVITIES ?? '8',
     GITHUB_REPOSITORY: process.env.GITHUB_REPOSITORY ?? '',
+    IMAGE_SCANNING_VEX: process.env.IMAGE_SCANNING_VEX ?? '',
     GITHUB_TOKEN_FILE: join(l.secrets, 'github-token'),
   };
   return env;

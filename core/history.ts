@@ -22,6 +22,7 @@ export interface HistoryEntry {
   /** When the entry was written (ISO time). */
   at: string;
   findings: number;
+  /** Open findings by severity: honoured ignores left out (the summary's `openBySeverity`), what the trend chart draws. */
   bySeverity: SeverityCounts;
   byState: Record<string, number>;
   ignored: number;
@@ -56,7 +57,7 @@ export function historyEntryOf(summary: ReleaseReportSummary, run: { runKey: str
     date: run.at.slice(0, 10),
     at: run.at,
     findings: summary.findings,
-    bySeverity: { ...summary.bySeverity },
+    bySeverity: { ...(summary.openBySeverity ?? summary.bySeverity) },
     byState: { ...summary.byState },
     ignored: summary.ignored,
     changes: { ...summary.changes },

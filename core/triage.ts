@@ -78,6 +78,8 @@ export interface ReleaseReportSummary {
   images: { total: number; withFindings: number; clean: number; osNotScanned: number; failed: number };
   findings: number;
   bySeverity: SeverityCounts;
+  /** Open findings by severity: every row but the honoured ignores (absent in summaries written before trends). */
+  openBySeverity?: SeverityCounts;
   byState: Record<string, number>;
   ignored: number;
   invalidIgnores: number;
@@ -122,6 +124,7 @@ export class ReportTally {
   findings = 0;
   ignored = 0;
   readonly bySeverity = emptySeverityCounts();
+  readonly openBySeverity = emptySeverityCounts();
   readonly byState: Record<string, number> = {};
   readonly triage: TriageCounts = emptyTriageCounts();
 
@@ -130,6 +133,7 @@ export class ReportTally {
     this.bySeverity[row.severity]++;
     this.byState[row.state] = (this.byState[row.state] ?? 0) + 1;
     if (row.ignored) this.ignored++;
+    else this.openBySeverity[row.severity]++;
     countTriage(this.triage, row);
   }
 
@@ -145,6 +149,7 @@ export class ReportTally {
       },
       findings: this.findings,
       bySeverity: { ...this.bySeverity },
+      openBySeverity: { ...this.openBySeverity },
       byState: { ...this.byState },
       ignored: this.ignored,
       invalidIgnores: head.problems.length,

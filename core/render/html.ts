@@ -71,6 +71,7 @@ td[data-field=scannedAt],td[data-field=files]{white-space:nowrap}
 #releases{font-size:.93rem}
 #releases th,#releases td{padding:.3rem .35rem}
 #releases thead th{white-space:normal;vertical-align:bottom}
+#releases th[data-field=release]{overflow-wrap:anywhere;min-width:6rem}
 #releases td[data-field=scannedAt]{white-space:normal;min-width:6.5rem}
 #releases td[data-field=files]{white-space:normal;min-width:6rem}
 #releases td[data-field=files] a{white-space:nowrap}

@@ -139,7 +139,7 @@ function severityChart(release: string, series: HistoryWeek[]): string {
     });
     return `<g data-severity="${severity}"><path class="line line-${severity}" data-segments="${segments.length}" d="${d}"></path>${points.join('')}</g>`;
   });
-  return `${svgOpen('trend-chart', `Findings by severity per week in ${release}`, `${span(series)}. Latest: ${now}.`, series)}
+  return `${svgOpen('trend-chart', `Open findings by severity per week in ${release}`, `${span(series)}. Latest: ${now}.`, series)}
 ${frameSvg(series, frame)}
 ${lines.join('\n')}
 ${legendSvg([...SEVERITIES.map((s) => ({ swatch: `bar-${s}`, text: s })), { swatch: 'gap', text: 'no data' }])}
@@ -199,7 +199,7 @@ export function renderReleaseTrends(history: ReleaseHistory | undefined): string
   const release = history.release;
   return `<section id="trends" aria-labelledby="trends-title">
 <h2 id="trends-title">Trend</h2>
-<p class="meta">Findings by severity at each week's last run, and findings new and fixed each week, over ${span(series)}. A week without a run, or whose report failed, is a gap in the line and has no bar.</p>
+<p class="meta">Open findings (honoured ignores left out) by severity at each week's last run, and findings new and fixed each week, over ${span(series)}. A week without a run, or whose report failed, is a gap in the line and has no bar.</p>
 <div class="trend-charts">
 ${severityChart(release, series)}
 ${changesChart(release, series)}

@@ -57,6 +57,13 @@ describe('historyEntryOf', () => {
     });
   });
 
+  it('draws open findings: honoured ignores are left out of the severity counts, not of the totals', () => {
+    const e = entry('scan@2', '2025-01-13', 7, { ignored: 3, openBySeverity: { CRITICAL: 0, HIGH: 4, MEDIUM: 0, LOW: 0, UNKNOWN: 0 } });
+    assert.deepEqual(e.bySeverity, { CRITICAL: 0, HIGH: 4, MEDIUM: 0, LOW: 0, UNKNOWN: 0 });
+    assert.equal(e.findings, 7);
+    assert.equal(e.ignored, 3);
+  });
+
   it('marks a run whose every scan failed as a failed report: its counts are last week carried over', () => {
     assert.equal(entry('a', '2025-01-13', 5, { images: { total: 3, withFindings: 0, clean: 0, osNotScanned: 0, failed: 3 } }).reportFailed, true);
     assert.equal(entry('b', '2025-01-13', 0, { images: { total: 0, withFindings: 0, clean: 0, osNotScanned: 0, failed: 0 } }).reportFailed, true);

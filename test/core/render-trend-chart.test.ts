@@ -73,7 +73,7 @@ describe('renderReleaseTrends', () => {
   it('gives every chart a title and description, and a table of the same numbers, gaps included', () => {
     const html = renderReleaseTrends(history());
     assert.match(html, /<svg[^>]*id="trend-chart"[^>]*role="img" aria-labelledby="trend-chart-title trend-chart-desc"/);
-    assert.match(html, /<title id="trend-chart-title">Findings by severity per week in v2\.9\.0<\/title>/);
+    assert.match(html, /<title id="trend-chart-title">Open findings by severity per week in v2\.9\.0<\/title>/);
     assert.match(html, /<desc id="trend-chart-desc">7 weeks from the week of 2025-01-06 to the week of 2025-02-17, 2 weeks without data\. Latest: 1 CRITICAL, 6 HIGH/);
     const table = /<table id="trend-table">[\s\S]*?<\/table>/.exec(html)![0];
     assert.equal(table.match(/<tr/g)?.length, 1 + 7);

@@ -142,7 +142,7 @@ describe('the trend charts in headless Chromium', { skip }, () => {
     }
     assert.equal(await chart.locator('rect.gap[data-week]').first().getAttribute('data-gap'), 'no-run');
     assert.equal(await chart.locator(`rect.gap[data-week="${monday(FAILED)}"]`).getAttribute('data-gap'), 'report-failed');
-    assert.equal(await chart.locator('title').first().textContent(), 'Findings by severity per week in v2.9.0');
+    assert.equal(await chart.locator('title').first().textContent(), 'Open findings by severity per week in v2.9.0');
     assert.match((await chart.locator('desc').textContent()) ?? '', /^12 weeks from the week of 2025-01-06 to the week of 2025-03-24, 2 weeks without data\. Latest: 2 CRITICAL/);
 
     const bars = page.locator('#changes-chart');
@@ -207,7 +207,7 @@ describe('the trend charts in headless Chromium', { skip }, () => {
 
     await hostile.locator('a').click();
     await page.waitForSelector('#trend-chart');
-    assert.equal(await page.locator('#trend-chart title').first().textContent(), `Findings by severity per week in ${HOSTILE}`);
+    assert.equal(await page.locator('#trend-chart title').first().textContent(), `Open findings by severity per week in ${HOSTILE}`);
     assert.equal(await page.locator('img').count(), 0);
     assert.deepEqual(dialogs, []);
     await page.close();
