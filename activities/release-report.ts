@@ -139,7 +139,12 @@ async function mergeInto(input: MergeInput, previous: PreviousSource | undefined
     // The next few images' scans are read while this one is merged, so the merge never waits on the store.
     const ahead: Promise<ImageScan | undefined>[] = [];
     const readAhead = (until: number) => {
-      while (ahead.length < until && ahead.length < ordered.length) ahead.push(Promise.resolve(input.scans.get(ordered[ahead.length]!.image)));
+      while (ahead.length < until && ahead.length < ordered.length) {
+        const read = Promise.resolve(input.scans.get(ordered[ahead.length]!.image));
+        // Handled when awaited in turn; until then a failed read must not count as unhandled.
+        read.catch(() => undefined);
+        ahead.push(read);
+      }
     };
     for (const [i, record] of ordered.entries()) {
       readAhead(i + 1 + READ_AHEAD);
@@ -150,7 +155,8 @@ async function mergeInto(input: MergeInput, previous: PreviousSource | undefined
       if (rows) {
         for (const row of rows) {
           openVex.add(row, record);
-          await writer.add(findingCells(row));
+          const flushing = writer.add(findingCells(row));
+          if (flushing) await flushing;
         }
         continue;
       }

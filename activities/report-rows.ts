@@ -109,9 +109,10 @@ export class ReportFileWriter {
     if (!this.out.write(text)) await once(this.out, 'drain');
   }
 
-  /** A record in REPORT_COLUMNS order. */
-  async add(record: string[]): Promise<void> {
-    await this.write(this.csv.add(record));
+  /** A record in REPORT_COLUMNS order; a promise only when a batch went to the file (the caller awaits it then). */
+  add(record: string[]): Promise<void> | undefined {
+    const text = this.csv.add(record);
+    return text ? this.write(text) : undefined;
   }
 
   /** Ends the file; the SHA-256 of what was written. */

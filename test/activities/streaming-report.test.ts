@@ -95,6 +95,21 @@ describe('the streamed release report', () => {
     assert.deepEqual(await readdir(dir), [`cves-${RELEASE}.csv`]);
   });
 
+  it("fails with the store's error when a scan read ahead of the merge cannot be read, and leaves the CSV as it was", async () => {
+    const dir = await tempDir('streamed-store-down');
+    const previous = lastWeek();
+    await writeFile(join(dir, `cves-${RELEASE}.csv`), previous);
+    const { images, scans } = thisWeek();
+    // The last image in the CSV's order is read ahead while the first ones merge.
+    const source = { get: async (image: string) => (image === ZEBRA ? Promise.reject(new Error(`result store down reading ${image}`)) : scans.get(image)) };
+    await assert.rejects(
+      composeReleaseReport({ release: RELEASE, images, scans: source, store: new LocalReportStore(dir), today: TODAY, message: 'CVE report' }),
+      /result store down reading rancher\/zz-last:v1/,
+    );
+    assert.equal(await readFile(join(dir, `cves-${RELEASE}.csv`), 'utf8'), previous);
+    assert.deepEqual(await readdir(dir), [`cves-${RELEASE}.csv`]);
+  });
+
   it('reads its rows back as the findings they were written from', async () => {
     const dir = await tempDir('streamed-rows');
     const result = await composed(dir);
