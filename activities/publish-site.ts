@@ -22,7 +22,7 @@ import type { ReleaseReport } from '../core/triage.js';
 import type { ActivityDeps } from './deps.js';
 import { loadReports } from './load-reports.js';
 import { readReleaseHistories } from './report-history.js';
-import { asReportSource, rowsByImage, storedReport, type ReportSource } from './report-source.js';
+import { asReportSource, imagesOf, rowsByImage, storedReport, type ReportSource } from './report-source.js';
 import { csvFileName, reportPaths } from './reports.js';
 import { writeFileAtomic } from './result-store.js';
 
@@ -99,7 +99,7 @@ async function writeImagePages(reports: ReportSource[], issueLinks: Record<strin
     issueLinks,
   );
   const entries: ImageIndexEntry[] = [];
-  for await (const { image, rows } of rowsByImage(reports, index.images())) {
+  for await (const { image, rows } of rowsByImage(reports, imagesOf(reports))) {
     const view = index.view(image, (i) => rows[i]!);
     await write(imagePageName(image), renderImagePage(view, pageOptions));
     entries.push(imageIndexEntry(view));

@@ -1,5 +1,8 @@
-import { imagePageName } from '../core/render/html.js';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
+import { imagePageName } from '../core/render/html.js';
 import { countPlan, DesiredIssuesBuilder, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
 import { renderIssuePlanMarkdown } from '../core/render/plan.js';
 import type { IssueProgress, IssueReconciliation } from '../core/run.js';
@@ -10,9 +13,6 @@ import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHub
 import { loadReports } from './load-reports.js';
 import { reportPaths } from './reports.js';
 import { temporaryPath, writeFileAtomic } from './result-store.js';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { once } from 'node:events';
 
 /**
  * `issue-plan.json`, one change at a time: the plan of a large run holds every issue body (tens

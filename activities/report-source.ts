@@ -1,12 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { renderReportCsv } from '../core/render/csv.js';
-import { summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
-import { triageListKey } from '../core/render/csv.js';
+import { renderReportCsv, triageListKey } from '../core/render/csv.js';
+import { imagesOfReleases, summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
 import { readTriagedFindings, REPORT_READ_CHUNK, type RowContext } from './report-rows.js';
 import { temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
-import { rename } from 'node:fs/promises';
 
 /**
  * A release's report as the issue and site activities read it: its head (small) at once,
@@ -126,8 +125,4 @@ export async function* rowsByImage(reports: ReportSource[], images: string[]): A
 }
 
 /** Every image of the reports, sorted as their CSVs sort them: the order `rowsByImage` walks. */
-export function imagesOf(reports: ReportSource[]): string[] {
-  const all = new Set<string>();
-  for (const r of reports) for (const record of r.head.images.records) all.add(record.image);
-  return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
+export const imagesOf = (reports: ReportSource[]): string[] => imagesOfReleases(reports.map((r) => r.head));

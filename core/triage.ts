@@ -119,6 +119,13 @@ export function imagesInReportOrder(images: readonly ImageRecord[]): ImageRecord
   return [...images].sort((a, b) => compareText(a.image, b.image));
 }
 
+/** Every image of the releases, once, in the CSV's image order: the order in which readers merge releases by image. */
+export function imagesOfReleases(heads: Iterable<Pick<ReleaseReportHead, 'images'>>): string[] {
+  const all = new Set<string>();
+  for (const head of heads) for (const record of head.images.records) all.add(record.image);
+  return [...all].sort(compareText);
+}
+
 /** Counts of the rows of a release, added one row at a time. */
 export class ReportTally {
   findings = 0;

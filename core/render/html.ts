@@ -1,6 +1,6 @@
 import { SEVERITIES, countBySeverity } from '../finding.js';
 import type { ReleaseHistory } from '../history.js';
-import type { FailedImage, ReleaseReport, ReleaseReportHead, ReleaseReportSummary, TriagedFinding } from '../triage.js';
+import { imagesOfReleases, type FailedImage, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../triage.js';
 import type { TriageListEntry } from '../triage-state.js';
 import { safeHttpUrl } from './markdown.js';
 import { renderSeverityChart } from './site-chart.js';
@@ -291,13 +291,6 @@ export class ImageViewIndex {
     }));
   }
 
-  /** Every image of every release, sorted: the order of the image pages, and of the CSVs' rows. */
-  images(): string[] {
-    const all = new Set<string>();
-    for (const r of this.releases) for (const image of r.records.keys()) all.add(image);
-    return [...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
   /** The view of one image, with its rows per release (by release index; releases not shipping it are skipped). */
   view(image: string, rowsOf: (releaseIndex: number) => TriagedFinding[]): ImageView {
     const view: ImageView = { image, mirrored: false, windows: false, projects: [], issueUrl: this.issueLinks[image], releases: [] };
@@ -327,7 +320,7 @@ export function collectImageViews(reports: ReleaseReport[], issueLinks: Record<s
     return byImage;
   });
   const index = new ImageViewIndex(reports, issueLinks);
-  return index.images().map((image) => index.view(image, (i) => rowsByImage[i]!.get(image) ?? []));
+  return imagesOfReleases(reports).map((image) => index.view(image, (i) => rowsByImage[i]!.get(image) ?? []));
 }
 
 /** What the images index shows of an image in a release, without its rows. */
