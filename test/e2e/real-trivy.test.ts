@@ -10,51 +10,39 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { startRun } from '../../client/scan.js';
 import { trivyVersion } from '../../client/trivy-cli.js';
 import { parseReportCsv } from '../../core/render/csv.js';
 import type { IssuePlan } from '../../core/issue-plan.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { Harness } from '../helpers/harness.js';
-import { capturedLogs, createTestEnvironment, testWorker, workflowBundle } from '../helpers/temporal.js';
-import { copySampleCache, EXPECTED_FINDINGS, locateSample, SAMPLE_IMAGES, startSampleRegistry, type SampleRegistry } from './offline-sample.js';
+import { capturedLogs, testWorker } from '../helpers/temporal.js';
+import { copySampleCache, EXPECTED_FINDINGS, locateSample, SAMPLE_IMAGES } from './offline-sample.js';
+import { useSampleServices } from './sample-services.js';
 
 const sample = await locateSample();
 const skip = 'missing' in sample ? `real Trivy end-to-end test skipped: ${sample.missing}` : false;
 if (skip && process.env.IMAGE_SCANNING_E2E === 'required') throw new Error(`IMAGE_SCANNING_E2E=required, but ${skip}`);
 
 describe('a run with the real Trivy, images and vulnerability DB built here', { skip }, () => {
-  let env: TestWorkflowEnvironment;
-  let registry: SampleRegistry;
+  const services = useSampleServices();
   const trivy = 'trivy' in sample ? sample.trivy : '';
-
-  before(async () => {
-    registry = await startSampleRegistry();
-    env = await createTestEnvironment();
-    await workflowBundle();
-  });
-
-  after(async () => {
-    await env?.teardown();
-    await registry?.stop();
-  });
 
   it('reports exactly the expected CVEs, marks the OS-less image, and fails the missing image permanently', async (t) => {
     const h = await Harness.create('image-scanning-e2e-');
     const deps = h.deps({ bin: trivy, cacheDir: await copySampleCache(join(h.dir, 'trivy-cache')), timeoutSeconds: 120 });
-    const ref = (key: keyof typeof SAMPLE_IMAGES) => registry.ref(SAMPLE_IMAGES[key]);
+    const ref = (key: keyof typeof SAMPLE_IMAGES) => services.registry.ref(SAMPLE_IMAGES[key]);
     const list = await h.writeList('images.txt', [ref('alpine'), ref('debian'), ref('noOs'), ref('goApp'), ref('missing')]);
-    t.diagnostic(`Trivy ${trivyVersion(trivy) ?? '?'} at ${trivy}; registry ${registry.host}`);
+    t.diagnostic(`Trivy ${trivyVersion(trivy) ?? '?'} at ${trivy}; registry ${services.registry.host}`);
 
     const started = Date.now();
     const taskQueue = `e2e-${randomUUID()}`;
-    const worker = await testWorker(env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: 8 });
+    const worker = await testWorker(services.env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: 8 });
     const { summary, childHistory } = await worker.runUntil(async () => {
-      const handle = await startRun(env.client, { releases: [{ name: 'e2e', images: list }] }, { taskQueue });
+      const handle = await startRun(services.env.client, { releases: [{ name: 'e2e', images: list }] }, { taskQueue });
       const summary = await handle.result();
-      return { summary, childHistory: await env.client.workflow.getHandle(`${handle.workflowId}/e2e`).fetchHistory() };
+      return { summary, childHistory: await services.env.client.workflow.getHandle(`${handle.workflowId}/e2e`).fetchHistory() };
     });
     t.diagnostic(`run of 5 images with the real Trivy: ${Date.now() - started} ms`);
 

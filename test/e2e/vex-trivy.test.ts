@@ -9,16 +9,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { startRun } from '../../client/scan.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import type { IssuePlan } from '../../core/issue-plan.js';
 import { parseReportCsv } from '../../core/render/csv.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { Harness } from '../helpers/harness.js';
-import { createTestEnvironment, testWorker, workflowBundle } from '../helpers/temporal.js';
-import { copySampleCache, locateSample, SAMPLE_IMAGES, startSampleRegistry, type SampleRegistry } from './offline-sample.js';
+import { testWorker } from '../helpers/temporal.js';
+import { copySampleCache, locateSample, SAMPLE_IMAGES } from './offline-sample.js';
+import { useSampleServices } from './sample-services.js';
 
 const sample = await locateSample();
 const skip = 'missing' in sample ? `VEX end-to-end test skipped: ${sample.missing}` : false;
@@ -27,27 +27,15 @@ if (skip && process.env.IMAGE_SCANNING_E2E === 'required') throw new Error(`IMAG
 const RELEASE = 'vex-e2e';
 
 describe('VEX sources with the real Trivy, images and vulnerability DB built here', { skip }, () => {
-  let env: TestWorkflowEnvironment;
-  let registry: SampleRegistry;
+  const services = useSampleServices();
   const trivy = 'trivy' in sample ? sample.trivy : '';
 
-  before(async () => {
-    registry = await startSampleRegistry();
-    env = await createTestEnvironment();
-    await workflowBundle();
-  });
-
-  after(async () => {
-    await env?.teardown();
-    await registry?.stop();
-  });
-
-  const ref = (key: keyof typeof SAMPLE_IMAGES) => registry.ref(SAMPLE_IMAGES[key]);
+  const ref = (key: keyof typeof SAMPLE_IMAGES) => services.registry.ref(SAMPLE_IMAGES[key]);
 
   async function run(h: Harness, deps: ActivityDeps, list: string) {
     const taskQueue = `e2e-vex-${randomUUID()}`;
-    const worker = await testWorker(env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: 4 });
-    const summary = await worker.runUntil(async () => (await startRun(env.client, { releases: [{ name: RELEASE, images: list }] }, { taskQueue })).result());
+    const worker = await testWorker(services.env, deps, taskQueue, { maxConcurrentActivityTaskExecutions: 4 });
+    const summary = await worker.runUntil(async () => (await startRun(services.env.client, { releases: [{ name: RELEASE, images: list }] }, { taskQueue })).result());
     assert.equal(summary.releases[0]!.status, 'completed', summary.releases[0]!.error);
     const rows = parseReportCsv(await h.readReport(RELEASE), `cves-${RELEASE}.csv`);
     const report = JSON.parse(await readFile(join(h.reportsDir, `cves-${RELEASE}.summary.json`), 'utf8')) as ReleaseReportSummary;
@@ -67,7 +55,7 @@ describe('VEX sources with the real Trivy, images and vulnerability DB built her
     // zlib's CVE-2099-1002 (CRITICAL) in the alpine image only; the debian image has no such CVE, and the
     // statement names the alpine repository, so nothing else may be touched.
     const vexFile = join(h.dir, 'suse.openvex.json');
-    const product = `pkg:oci/alpine-vulnerable?repository_url=${registry.host}/e2e/alpine-vulnerable`;
+    const product = `pkg:oci/alpine-vulnerable?repository_url=${services.registry.host}/e2e/alpine-vulnerable`;
     await writeFile(
       vexFile,
       JSON.stringify({
