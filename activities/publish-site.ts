@@ -1,5 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import {
   IMAGES_PAGE,
@@ -11,7 +13,7 @@ import {
   renderImagePage,
   renderImagesIndex,
   renderIndexPage,
-  renderReleasePage,
+  releasePageParts,
   type ImageIndexEntry,
   type SiteRelease,
 } from '../core/render/html.js';
@@ -24,7 +26,7 @@ import { loadReports } from './load-reports.js';
 import { readReleaseHistories } from './report-history.js';
 import { asReportSource, imagesOf, rowsByImage, storedReport, type ReportSource } from './report-source.js';
 import { csvFileName, reportPaths } from './reports.js';
-import { writeFileAtomic } from './result-store.js';
+import { temporaryPath, writeFileAtomic } from './result-store.js';
 
 export interface PublishSiteOptions {
   generatedAt: string;
@@ -88,6 +90,45 @@ async function removeStaleFiles(site: string, written: Set<string>): Promise<voi
   }
 }
 
+/** Rows' JSON gathered before each write to the rows file: a few hundred KB at a time. */
+const ROWS_PER_WRITE = 2_000;
+
+/**
+ * A release's page, its rows streamed: one pass over the rows writes their JSON to a file
+ * beside the page while the table's frame (images, states, count) is gathered; then the page
+ * is written around that file and swapped in. What is held is the frame, not the rows.
+ */
+async function writeReleasePage(path: string, report: ReportSource, entry: SiteRelease, pageOptions: { generatedAt: string }): Promise<void> {
+  const rowsPath = temporaryPath(`${path}.rows`);
+  const pagePath = temporaryPath(path);
+  let pending: string[] = [];
+  const table = new FindingsTableBuilder(imagePageName, (json) => pending.push(json));
+  async function* rowsJson() {
+    let separator = '';
+    for await (const row of report.rows()) {
+      table.add(row);
+      if (pending.length < ROWS_PER_WRITE) continue;
+      yield separator + pending.join(',');
+      separator = ',';
+      pending = [];
+    }
+    if (pending.length > 0) yield separator + pending.join(',');
+  }
+  try {
+    await pipeline(rowsJson, createWriteStream(rowsPath));
+    const { before, after } = releasePageParts(report.head, entry, pageOptions, table.frame());
+    await pipeline(async function* page() {
+      yield before;
+      yield* createReadStream(rowsPath);
+      yield after;
+    }, createWriteStream(pagePath));
+    await rename(pagePath, path);
+  } finally {
+    await rm(rowsPath, { force: true });
+    await rm(pagePath, { force: true });
+  }
+}
+
 /**
  * The image pages, one image at a time: every release's rows are sorted by image, so a
  * merge of the releases' row streams gives each image its rows of every release while
@@ -133,9 +174,9 @@ export async function publishSiteFromReports(reportsDir: string, given: (Release
     written.add(files.csvFile);
     if (files.openVexFile) written.add(files.openVexFile);
     const entry: SiteRelease = { summary: report.summary, ...files, scannedAt: options.scannedAt ?? (await summaryTime(reportsDir, release)), history: options.histories?.get(release) };
-    const table = new FindingsTableBuilder(imagePageName);
-    for await (const row of report.rows()) table.add(row);
-    await write(releasePageName(release), renderReleasePage(report.head, entry, pageOptions, table.data()));
+    await writeReleasePage(join(site, releasePageName(release)), report, entry, pageOptions);
+    written.add(releasePageName(release));
+    pages++;
     entries.push(entry);
   }
 

@@ -17,7 +17,7 @@ import {
   siteLink,
   timeHtml,
 } from './site-page.js';
-import { FINDINGS_TABLE_SCRIPT, findingMark, findingsTableData, findingsTableHtml, type TableData } from './site-table.js';
+import { FINDINGS_TABLE_SCRIPT, findingMark, findingsTableData, findingsTableFrameHtml, ROWS_SLOT, tableRowJson, type TableFrame } from './site-table.js';
 
 /**
  * The static CVE site: an index of releases, a page per release, an index of
@@ -237,11 +237,14 @@ function releaseSummary(report: ReleaseReportHead, s: ReleaseReportSummary): str
   return `<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
 }
 
-/** The release page; `data` is the findings table when the caller built it row by row (`FindingsTableBuilder`). */
-export function renderReleasePage(report: ReleaseReportHead & { rows?: TriagedFinding[] }, entry: SiteRelease, options: SiteOptions, data?: TableData): string {
+/**
+ * The release page around its rows: the page is `before`, the rows' JSON (comma-separated
+ * `tableRowJson`s), then `after`, so a large release's page is written with its rows streamed
+ * from a file rather than held.
+ */
+export function releasePageParts(report: ReleaseReportHead, entry: SiteRelease, options: SiteOptions, frame: TableFrame): { before: string; after: string } {
   const s = entry.summary;
-  data ??= findingsTableData(report.rows ?? [], imagePageName);
-  return page({
+  const html = page({
     title: `CVEs in ${s.release}`,
     body: `${crumbs([siteLink('All releases', INDEX_PAGE), siteLink('Images', IMAGES_PAGE), releaseFiles(entry)])}
 <h1>CVEs in ${escapeHtml(s.release)}</h1>
@@ -251,10 +254,20 @@ ${releaseSummary(report, s)}
 ${scanGapsHtml(report, s)}
 ${renderReleaseTrends(entry.history)}
 <h2 id="findings-title">Findings</h2>
-${findingsTableHtml(data)}
+${findingsTableFrameHtml(frame)}
 ${footer(options.generatedAt)}`,
     scripts: [FINDINGS_TABLE_SCRIPT],
   });
+  // The last one: only the page's own footer and script follow the slot, never external text.
+  const at = html.lastIndexOf(ROWS_SLOT);
+  return { before: html.slice(0, at), after: html.slice(at + ROWS_SLOT.length) };
+}
+
+/** The release page in memory. */
+export function renderReleasePage(report: ReleaseReportHead & { rows?: TriagedFinding[] }, entry: SiteRelease, options: SiteOptions): string {
+  const data = findingsTableData(report.rows ?? [], imagePageName);
+  const { before, after } = releasePageParts(report, entry, options, { total: data.rows.length, states: data.states, images: data.images });
+  return before + data.rows.map(tableRowJson).join(',') + after;
 }
 
 /** One image as seen by one release. */

@@ -54,8 +54,17 @@ export function timeHtml(value: string | undefined): string {
  * separators are escaped too so the text is also valid JavaScript.
  */
 export function embedJson(id: string, value: unknown): string {
-  const json = JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-  return `<script type="application/json" id="${escapeHtml(id)}">${json}</script>`;
+  return embedJsonText(id, scriptSafeJson(JSON.stringify(value)));
+}
+
+/** JSON text made safe inside a script element; char by char, so pieces of a text can be made safe one at a time. */
+export function scriptSafeJson(json: string): string {
+  return json.replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A script element around JSON text already made safe (`scriptSafeJson`). */
+export function embedJsonText(id: string, safeJson: string): string {
+  return `<script type="application/json" id="${escapeHtml(id)}">${safeJson}</script>`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { SEVERITIES } from '../finding.js';
 import { IGNORE_STATE, type TriagedFinding } from '../triage.js';
 import { safeHttpUrl } from './markdown.js';
-import { embedJson, escapeHtml } from './site-page.js';
+import { embedJsonText, escapeHtml, scriptSafeJson } from './site-page.js';
 
 /**
  * The release page's findings table. Tens of thousands of rows are too many for
@@ -37,14 +37,29 @@ export interface TableData {
   rows: TableRow[];
 }
 
-/** The table's data built a row at a time, so a release's rows are read once and never held as findings. */
+/** The table's data without its rows: what the page says before them, known once every row was added. */
+export interface TableFrame {
+  total: number;
+  states: string[];
+  images: TableImage[];
+}
+
+/**
+ * The table's data built a row at a time, so a release's rows are read once and never held as
+ * findings. Given `onRow`, each row leaves at once as its JSON (`tableRowJson`) and only the
+ * frame is kept: the release page is then written around rows streamed to a file.
+ */
 export class FindingsTableBuilder {
   private readonly images: TableImage[] = [];
   private readonly imageIndex = new Map<string, number>();
   private readonly states = new Set<string>();
   private readonly rows: TableRow[] = [];
+  private total = 0;
 
-  constructor(private readonly imagePage: (image: string) => string) {}
+  constructor(
+    private readonly imagePage: (image: string) => string,
+    private readonly onRow?: (json: string) => void,
+  ) {}
 
   add(row: TriagedFinding): void {
     let index = this.imageIndex.get(row.image);
@@ -55,13 +70,29 @@ export class FindingsTableBuilder {
     this.states.add(row.state);
     // Only an http(s) URL reaches the page; anything else is dropped here, not in the browser.
     const url = safeHttpUrl(row.url) ?? '';
-    this.rows.push([index, row.packageName, row.installedVersion, row.fixedVersion, row.vulnerabilityId, url, row.severity, row.state, row.notes, row.title, findingMark(row)]);
+    const tableRow: TableRow = [index, row.packageName, row.installedVersion, row.fixedVersion, row.vulnerabilityId, url, row.severity, row.state, row.notes, row.title, findingMark(row)];
+    this.total++;
+    if (this.onRow) this.onRow(tableRowJson(tableRow));
+    else this.rows.push(tableRow);
   }
 
+  frame(): TableFrame {
+    return { total: this.total, states: [...this.states].sort(), images: this.images };
+  }
+
+  /** Every row too: only for a builder without `onRow`. */
   data(): TableData {
     return { fields: TABLE_FIELDS, severities: SEVERITIES, states: [...this.states].sort(), images: this.images, rows: this.rows };
   }
 }
+
+/** A row as it stands in the page's JSON, safe inside the script element. */
+export function tableRowJson(row: TableRow): string {
+  return scriptSafeJson(JSON.stringify(row));
+}
+
+/** Where the rows go in `findingsTableFrameHtml`: NULs never reach a page from escaped text. */
+export const ROWS_SLOT = '\u0000findings-rows\u0000';
 
 export function findingsTableData(rows: Iterable<TriagedFinding>, imagePage: (image: string) => string): TableData {
   const builder = new FindingsTableBuilder(imagePage);
@@ -109,15 +140,20 @@ function pagerHtml(): string {
 </div>`;
 }
 
-/** The controls, the empty table the script fills, and the data it reads. */
-export function findingsTableHtml(data: TableData): string {
+/**
+ * The controls, the empty table the script fills, and the data it reads, with `ROWS_SLOT` where
+ * the rows' JSON goes (comma-separated `tableRowJson`s): `JSON.stringify` of the whole data,
+ * written in pieces.
+ */
+export function findingsTableFrameHtml(frame: TableFrame): string {
   const head = COLUMNS.map(([key, label]) => `<th data-key="${key}" aria-sort="none"><button type="button">${escapeHtml(label)}</button></th>`).join('');
+  const before = JSON.stringify({ fields: TABLE_FIELDS, severities: SEVERITIES, states: frame.states, images: frame.images });
   return `${filtersHtml()}
 ${pagerHtml()}
 <p class="legend">Rows: <span class="swatch ignored">ignored (justified in notes)</span> <span class="swatch waiting">waiting</span> <span class="swatch invalid-ignore">ignore without justification or with an unreadable end date: still counted</span> <span class="swatch ignore-expired">ignore expired: counted again</span> <span class="swatch vex-disagreement">VEX says not affected, a person's state wins</span></p>
-<table id="findings" data-total="${data.rows.length}"><thead><tr>${head}</tr></thead><tbody></tbody></table>
+<table id="findings" data-total="${frame.total}"><thead><tr>${head}</tr></thead><tbody></tbody></table>
 <noscript><p class="alert">The findings table needs JavaScript. Every finding is also in the CSV linked above.</p></noscript>
-${embedJson('findings-data', data)}`;
+${embedJsonText('findings-data', `${scriptSafeJson(before.slice(0, -1))},"rows":[${ROWS_SLOT}]}`)}`;
 }
 
 /**

@@ -16,7 +16,8 @@ import type { ActivityDeps } from '../../activities/deps.js';
 import { buildImageRecords, parseImageList } from '../../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';
-import { mergeTriage } from '../../core/triage.js';
+import { releasePageName, renderReleasePage } from '../../core/render/html.js';
+import { mergeTriage, summarizeReport } from '../../core/triage.js';
 import { tempDir } from '../helpers/harness.js';
 import { finding } from '../helpers/reports.js';
 import { createReadStream } from 'node:fs';
@@ -152,6 +153,10 @@ describe('the streamed release report', () => {
     for (const page of pages) {
       assert.equal(await readFile(join(fromStore, 'site', page), 'utf8'), await readFile(join(fromMemory, 'site', page), 'utf8'), page);
     }
+    // The release page, written around its rows streamed through a file, is the page rendered in memory.
+    const entry = { summary: summarizeReport(expected), csvFile: `cves-${RELEASE}.csv`, scannedAt: options.scannedAt };
+    assert.equal(await readFile(join(fromStore, 'site', releasePageName(RELEASE)), 'utf8'), renderReleasePage(expected, entry, { generatedAt: options.generatedAt }));
+    assert.ok(!pages.some((p) => p.endsWith('.tmp')), 'no temporary file is left in the site');
 
     const deps = (reportsDir: string) => ({ store, reportsDir, issueRepository: 'rancher/image-scanning-reports' }) as unknown as ActivityDeps;
     const planned = await reconcileReports(deps(join(dir, 'plan-memory')), [expected], { apply: false });
