@@ -61,16 +61,21 @@ export class PostgresResultStore implements ResultStore {
     return `${maskPostgresUrl(this.url)}#${key}`;
   }
 
+  /** The table, created once per store; a failed attempt is tried again by the next caller. */
+  private ensureSchema(): Promise<void> {
+    this.schema ??= this.pool.query(SCHEMA).then(
+      () => undefined,
+      (error: unknown) => {
+        this.schema = undefined;
+        throw error;
+      },
+    );
+    return this.schema;
+  }
+
   private async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     try {
-      this.schema ??= this.pool.query(SCHEMA).then(
-        () => undefined,
-        (error: unknown) => {
-          this.schema = undefined;
-          throw error;
-        },
-      );
-      await this.schema;
+      await this.ensureSchema();
       return await this.pool.query<R>(text, values);
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { code?: string };
@@ -104,7 +109,7 @@ export class PostgresResultStore implements ResultStore {
     });
     const file = await open(sourcePath, 'r');
     try {
-      await this.query('SELECT 1', []);
+      await this.ensureSchema();
       await client.query('BEGIN');
       await client.query('DELETE FROM scan_store WHERE starts_with(key, $1)', [`${key}/`]);
       const buffer = Buffer.alloc(FILE_PART);

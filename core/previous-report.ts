@@ -11,7 +11,7 @@ export interface WrittenTriage {
 }
 
 /** One previous (image, package, vulnerability) as the merge needs it. */
-export interface PreviousTriage extends WrittenTriage {
+export interface PreviousMatch extends WrittenTriage {
   /** The image of the previous row the triage came from (differs from the new image after a tag bump). */
   image: string;
 }
@@ -54,15 +54,9 @@ export class PreviousReport {
   private readonly imagesByRepository = new Map<string, string[]>();
   private readonly dates: string[] = [];
   private readonly dateIndex = new Map<string, number>();
-  private rowCount = 0;
-
-  get rows(): number {
-    return this.rowCount;
-  }
 
   /** Adds a row; when a key repeats, the row that carries a person's notes wins. */
   add(image: string, packageName: string, vulnerabilityId: string, state: string, notes: string, firstSeen: string, ignoreExpires = ''): void {
-    this.rowCount++;
     let rows = this.byImage.get(image);
     if (!rows) {
       rows = new Map();
@@ -93,16 +87,12 @@ export class PreviousReport {
     return typeof entry === 'number' ? { state: '', notes: '', firstSeen: this.dates[entry >> 1]!, ignoreExpires: '' } : entry;
   }
 
-  hasImage(image: string): boolean {
-    return this.byImage.has(image);
-  }
-
   /** Previous rows of the image, for the caller to decide whether they are carried over verbatim. */
   rowsOf(image: string): number {
     return this.byImage.get(image)?.size ?? 0;
   }
 
-  private take(image: string, key: string): PreviousTriage | undefined {
+  private take(image: string, key: string): PreviousMatch | undefined {
     const rows = this.byImage.get(image);
     const entry = rows?.get(key);
     if (entry === undefined) return undefined;
@@ -117,7 +107,7 @@ export class PreviousReport {
    * no previous rows at all (a renamed tag), the other images of its repository are asked, and
    * the first row with a person's notes wins, as with repeated keys.
    */
-  lookup(image: string, repository: string, packageName: string, vulnerabilityId: string): PreviousTriage | undefined {
+  lookup(image: string, repository: string, packageName: string, vulnerabilityId: string): PreviousMatch | undefined {
     const key = keyOf(packageName, vulnerabilityId);
     if (this.byImage.has(image)) return this.take(image, key);
     let first: string | undefined;

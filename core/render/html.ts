@@ -367,8 +367,7 @@ function statusHtml(entry: ImageStatus): string {
   return count + (critical ? ` <span class="sev sev-CRITICAL">${formatCount(critical)} CRITICAL</span>` : '') + (entry.osNotScanned ? badge('os-not-scanned', 'OS not scanned') : '');
 }
 
-export function renderImagesIndex(images: (ImageView | ImageIndexEntry)[], releases: string[], options: SiteOptions): string {
-  const views = images.map((v) => (v.releases.some((r) => 'rows' in r) ? imageIndexEntry(v as ImageView) : (v as ImageIndexEntry)));
+export function renderImagesIndex(views: ImageIndexEntry[], releases: string[], options: SiteOptions): string {
   const header = ['Image', ...releases.map(escapeHtml), 'Issue'].map((h) => `<th>${h}</th>`).join('');
   const rows = views.map((view) => {
     const byRelease = new Map(view.releases.map((r) => [r.release, r]));

@@ -11,6 +11,7 @@ import {
   releasePageName,
   renderImagePage,
   renderImagesIndex,
+  imageIndexEntry,
   renderIndexPage,
   renderReleasePage,
   type SiteRelease,
@@ -84,7 +85,7 @@ function allPages(): Record<string, string> {
   return {
     index: renderIndexPage([entryOf(report, { openVexFile: 'cves-v2.9.0.openvex.json' })], OPTIONS),
     release: releasePage(report),
-    images: renderImagesIndex(views, ['v2.9.0'], OPTIONS),
+    images: renderImagesIndex(views.map(imageIndexEntry), ['v2.9.0'], OPTIONS),
     ...Object.fromEntries(views.map((v) => [v.image, renderImagePage(v, OPTIONS)])),
   };
 }
