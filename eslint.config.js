@@ -35,4 +35,50 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // core/ holds the pure rules: it imports no room (nor Node's I/O through one).
+    files: ['core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities/**', '**/workflows/**', '**/client/**', '**/worker/**', '**/cluster/**', '**/cache/**', '**/host/**', '@temporalio/*'],
+              message: 'core/ is pure: it imports no room and no Temporal',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Activities never reach up: no client/ or workflows/ values, and a room takes what it needs as
+    // parameters instead of importing the top's deps.ts or index.ts.
+    files: ['activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/client/**', '**/workflows/**', '**/worker/**'], allowTypeImports: true, message: 'activities import no client/, workflows/ or worker/ value' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['activities/*/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/client/**', '**/workflows/**', '**/worker/**'], allowTypeImports: true, message: 'activities import no client/, workflows/ or worker/ value' },
+            { group: ['../deps.js', '../index.js', '../../activities/deps.js', '../../activities/index.js'], message: 'a room receives its dependencies as parameters; it never imports the top (deps.ts, index.ts)' },
+          ],
+        },
+      ],
+    },
+  },
 );

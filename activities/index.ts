@@ -1,11 +1,10 @@
-import { createAssignScans } from './assign-scans.js';
+/** The one door of the activities: builds every room's activity from the dependencies built once. */
 import type { ActivityDeps } from './deps.js';
-import { createPrepareScanner } from './prepare-scanner.js';
-import { createPublishSite } from './publish-site.js';
-import { createReconcileIssues } from './reconcile-issues.js';
-import { createResolveImages } from './resolve-images.js';
-import { createScanImage } from './scan-image.js';
-import { createWriteReleaseReport } from './write-release-report.js';
+import { createReconcileIssues } from './issues/index.js';
+import { createAssignScans, createResolveImages } from './lists/index.js';
+import { createWriteReleaseReport } from './report/index.js';
+import { createPrepareScanner, createScanImage } from './scan/index.js';
+import { createPublishSite } from './site/index.js';
 
 export type { ActivityDeps, TrivySettings } from './deps.js';
 

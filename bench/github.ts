@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { throttling } from '@octokit/plugin-throttling';
-import { createGitHub, DEFAULT_PACING, type GitHubClient } from '../activities/github.js';
+import { createGitHub, DEFAULT_PACING, type GitHubClient } from '../activities/github/github.js';
 import type { ActivityDeps } from '../activities/index.js';
-import { reconcileReports } from '../activities/reconcile-issues.js';
-import { FolderResultStore } from '../activities/result-store.js';
+import { reconcileReports } from '../activities/issues/reconcile-issues.js';
+import { FolderResultStore } from '../activities/store/result-store.js';
 import type { Finding } from '../core/finding.js';
 import type { ReleaseReport } from '../core/triage.js';
 import { startFakeGitHub, type FakeGitHub, type RecordedRequest } from '../test/fakes/github-server.js';
@@ -164,13 +164,13 @@ async function main(): Promise<void> {
 
     console.log('## GitHub requests (`npm run bench:github`)');
     console.log();
-    console.log(`Machine: ${machine()}. Load average at start: ${load()}. \`reconcileReports\` (activities/reconcile-issues.ts) with \`createGitHub({ token, baseUrl: fake.url, pacing: { writeMs: 0, notificationMs: 0 } })\` against the fake GitHub (test/fakes/github-server.ts, every request and response checked against GitHub's OpenAPI description), one repository, one release, one finding (two when changed) per image.`);
+    console.log(`Machine: ${machine()}. Load average at start: ${load()}. \`reconcileReports\` (activities/issues/reconcile-issues.ts) with \`createGitHub({ token, baseUrl: fake.url, pacing: { writeMs: 0, notificationMs: 0 } })\` against the fake GitHub (test/fakes/github-server.ts, every request and response checked against GitHub's OpenAPI description), one repository, one release, one finding (two when changed) per image.`);
     console.log();
     console.log(
       table(['run', 'plan', 'requests', 'reads', 'writes', 'content-creating', 'by route', 'time against the fake, no pacing', 'time under the default pacing (computed)'], rows),
     );
     console.log();
-    console.log(`Default pacing (\`DEFAULT_PACING\` in activities/github.ts): ${DEFAULT_PACING.writeMs} ms between writes, ${DEFAULT_PACING.notificationMs} ms between content-creating writes (issue creation, comments: the throttling plugin's own list), which keeps under GitHub's 500 content-creating requests an hour.`);
+    console.log(`Default pacing (\`DEFAULT_PACING\` in activities/github/github.ts): ${DEFAULT_PACING.writeMs} ms between writes, ${DEFAULT_PACING.notificationMs} ms between content-creating writes (issue creation, comments: the throttling plugin's own list), which keeps under GitHub's 500 content-creating requests an hour.`);
     console.log();
     console.log(
       table(

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
-import { publishSiteFromReports } from '../activities/publish-site.js';
+import { publishSiteFromReports } from '../activities/site/publish-site.js';
 import { SEVERITIES, type Finding } from '../core/finding.js';
 import { buildImageRecords, parseImageList } from '../core/image-list.js';
 import { releasePageName } from '../core/render/html.js';

@@ -1,13 +1,13 @@
 /**
  * Benchmark (not a test): what starting one scanner process costs the process that starts it,
  * by that process's resident memory. The reason the worker starts Trivy through the scanner
- * launcher (activities/launcher-process.ts) rather than itself.
+ * launcher (activities/scan/launcher-main.ts) rather than itself.
  *
  *   npm run bench:spawn [-- --spawns 300]
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { ProcessLauncher } from '../activities/process-launcher.js';
+import { ProcessLauncher } from '../activities/scan/process-launcher.js';
 import { cpuOf, load, machine, MiB, table } from './support.js';
 
 const { values: opts } = parseArgs({ options: { spawns: { type: 'string', default: '300' } } });

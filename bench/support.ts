@@ -163,7 +163,7 @@ export function cpuOf(pid: number): { self: number; children: number } {
 }
 
 /**
- * CPU seconds of the scanner launchers a process forked (activities/launcher-process.ts): their
+ * CPU seconds of the scanner launchers a process forked (activities/scan/launcher-main.ts): their
  * own and their reaped children's, i.e. the cost of starting the scanners and the scanners.
  */
 export function launcherCpuOf(pid: number): number {
@@ -173,7 +173,7 @@ export function launcherCpuOf(pid: number): number {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== pid || !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher-process')) continue;
+      if (ppid !== pid || !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('launcher-main')) continue;
       const cpu = cpuOf(Number(entry));
       if (!Number.isNaN(cpu.self)) total += cpu.self + cpu.children;
     } catch {

@@ -1,6 +1,6 @@
-import { reconcileReports } from '../activities/reconcile-issues.js';
-import { latestReport } from '../activities/load-reports.js';
-import type { ReportSource } from '../activities/report-source.js';
+import { reconcileReports } from '../activities/issues/reconcile-issues.js';
+import { latestReport } from '../activities/report/stored-report.js';
+import type { ReportSource } from '../activities/report/stored-report.js';
 import { ConfigError, loadEnvConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { depsFromConfig } from '../worker/worker.js';
 

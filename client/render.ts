@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { publishSiteFromReports } from '../activities/publish-site.js';
-import { composeReleaseReport, discardComposed, releaseScans, writeReportOutputs } from '../activities/release-report.js';
-import { csvFileReport } from '../activities/report-source.js';
-import { LocalReportStore } from '../activities/report-store.js';
-import { FolderResultStore } from '../activities/result-store.js';
+import { publishSiteFromReports } from '../activities/site/publish-site.js';
+import { composeReleaseReport, discardComposed, releaseScans, writeReportOutputs } from '../activities/report/compose-release-report.js';
+import { csvFileReport } from '../activities/report/stored-report.js';
+import { LocalReportStore } from '../activities/store/report-store.js';
+import { FolderResultStore } from '../activities/store/result-store.js';
 import { ConfigError } from '../worker/config.js';
 
 /**

@@ -3,13 +3,13 @@ import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
-import { FolderResultStore } from '../activities/result-store.js';
+import { FolderResultStore } from '../activities/store/result-store.js';
 import { paths } from '../host/paths.js';
-import { createGitHub } from '../activities/github.js';
-import { parseRepository } from '../activities/issue-tracker.js';
-import { PostgresResultStore } from '../activities/postgres-result-store.js';
-import { GitHubReportStore } from '../activities/report-store.js';
-import { publishSiteToGitHub } from '../activities/site-publisher.js';
+import { createGitHub } from '../activities/github/github.js';
+import { parseRepository } from '../activities/github/repository.js';
+import { PostgresResultStore } from '../activities/store/postgres-result-store.js';
+import { GitHubReportStore } from '../activities/store/github-report-store.js';
+import { publishSiteToGitHub } from '../activities/site/publish-site-to-github.js';
 import { checkVexSources, ConfigError, configuredCacheBackend, readGitHubToken, type EnvConfig } from './config.js';
 
 /** Activity dependencies from validated configuration; the only place activities' settings are read. */

@@ -1,10 +1,11 @@
+/** The GitHub client: Octokit with retries and write pacing, shared by lists, issues, reports and the site. */
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import Bottleneck from 'bottleneck';
 
 /** The REST client composed once: throttling paces writes and waits out rate limits, retry absorbs 5xx. */
-import { countGitHubWrite } from './metrics.js';
+import { countGitHubWrite } from '../metrics/metrics.js';
 
 export const GitHub = Octokit.plugin(throttling, retry);
 export type GitHubClient = InstanceType<typeof GitHub>;

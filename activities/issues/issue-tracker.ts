@@ -1,17 +1,8 @@
+/** The GitHub calls of issue reconciliation: list managed issues, ensure labels, apply one change. */
 import { ApplicationFailure } from '@temporalio/common';
-import { labelStyle, LABEL_CVE_REPORT, type ExistingIssue, type IssueChange } from '../core/issue-plan.js';
-import type { GitHubClient } from './github.js';
-
-export interface Repository {
-  owner: string;
-  repo: string;
-}
-
-export function parseRepository(value: string): Repository {
-  const [owner, repo, ...rest] = value.split('/');
-  if (!owner || !repo || rest.length) throw new Error(`repository "${value}" is not owner/name`);
-  return { owner, repo };
-}
+import { labelStyle, LABEL_CVE_REPORT, type ExistingIssue, type IssueChange } from '../../core/issue-plan.js';
+import type { GitHubClient } from '../github/github.js';
+import type { Repository } from '../github/repository.js';
 
 /** GitHub answers that retrying cannot change; everything else is left to Temporal's retries. */
 const PERMANENT: Record<number, string> = { 401: 'GitHubUnauthorized', 403: 'GitHubForbidden', 404: 'GitHubNotFound', 410: 'GitHubGone', 422: 'GitHubValidation' };

@@ -1,18 +1,19 @@
+/** The issue activity: plans one issue per affected image from the stored reports and applies it. */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
-import { imagePageName } from '../core/render/html.js';
-import { countPlan, DesiredIssuesBuilder, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../core/issue-plan.js';
-import { renderIssuePlanMarkdown } from '../core/render/plan.js';
-import type { IssueProgress, IssueReconciliation } from '../core/run.js';
-import type { ReleaseReport } from '../core/triage.js';
-import { asReportSource, imagesOf, rowsByImage, type ReportSource } from './report-source.js';
-import type { ActivityDeps } from './deps.js';
-import { applyChange, ensureLabels, listManagedIssues, parseRepository, toGitHubFailure } from './issue-tracker.js';
-import { loadReports } from './load-reports.js';
-import { reportPaths } from './reports.js';
-import { temporaryPath, writeFileAtomic } from './result-store.js';
+import { imagePageName } from '../../core/render/html.js';
+import { countPlan, DesiredIssuesBuilder, indexExistingIssues, planIssueChanges, type ExistingIssue, type IssuePlan } from '../../core/issue-plan.js';
+import { renderIssuePlanMarkdown } from '../../core/render/plan.js';
+import type { IssueProgress, IssueReconciliation } from '../../core/run.js';
+import type { ReleaseReport } from '../../core/triage.js';
+import type { GitHubClient } from '../github/github.js';
+import { parseRepository } from '../github/repository.js';
+import { applyChange, ensureLabels, listManagedIssues, toGitHubFailure } from './issue-tracker.js';
+import { asReportSource, imagesOf, loadReports, rowsByImage, type ReportSource } from '../report/stored-report.js';
+import { reportPaths } from '../report/report-paths.js';
+import { temporaryPath, writeFileAtomic, type ResultStore } from '../store/result-store.js';
 
 /**
  * `issue-plan.json`, one change at a time: the plan of a large run holds every issue body (tens
@@ -40,6 +41,15 @@ async function writePlanJson(path: string, repository: string | undefined, plan:
   }
 }
 
+/** What issue reconciliation needs: where the plan is written, and the repository and client it applies to. */
+export interface IssueDeps {
+  reportsDir: string;
+  siteUrl?: string;
+  issueRepository?: string;
+  github?: GitHubClient;
+  githubCanWrite?: boolean;
+}
+
 export interface ReconcileOptions {
   /** Apply the plan (needs a token); otherwise only write it. */
   apply: boolean;
@@ -52,7 +62,7 @@ export interface ReconcileOptions {
  * fewest changes and applies them (or only writes the plan). Every attempt
  * re-reads and re-plans, so a retry after a crash never creates an issue twice.
  */
-export async function reconcileReports(deps: ActivityDeps, reports: (ReleaseReport | ReportSource)[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
+export async function reconcileReports(deps: IssueDeps, reports: (ReleaseReport | ReportSource)[], options: ReconcileOptions): Promise<IssueReconciliation & { plan: IssuePlan }> {
   const siteUrl = deps.siteUrl?.replace(/\/?$/, '/');
   const bodyOptions = {
     reportLink: siteUrl ? `the release CSV and the CVE site (${siteUrl})` : 'the release CSV and the CVE site',
@@ -107,7 +117,7 @@ export async function reconcileReports(deps: ActivityDeps, reports: (ReleaseRepo
   return { applied, planPath, ...countPlan(plan), held: plan.held.length, plan };
 }
 
-export function createReconcileIssues(deps: ActivityDeps) {
+export function createReconcileIssues(deps: IssueDeps & { store: ResultStore }) {
   return async function reconcileIssues(input: { runKey: string; releases: string[]; repository?: string }): Promise<IssueReconciliation> {
     const reports = await loadReports(deps, input.runKey, input.releases);
     const ctx = Context.current();

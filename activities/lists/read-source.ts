@@ -1,3 +1,4 @@
+/** Reads an image list from a local path or an http(s) URL. */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 

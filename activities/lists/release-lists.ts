@@ -1,6 +1,7 @@
-import { buildImageRecords, parseImageList, parseImageSources, parseMirrorList, unmatchedSources, type ImageRecord, type ListProblem } from '../core/image-list.js';
-import type { ReleaseInput } from '../core/run.js';
-import type { GitHubClient } from './github.js';
+/** Reads a release's image, windows, sources and mirror lists from files, URLs or GitHub release assets. */
+import { buildImageRecords, parseImageList, parseImageSources, parseMirrorList, unmatchedSources, type ImageRecord, type ListProblem } from '../../core/image-list.js';
+import type { ReleaseInput } from '../../core/run.js';
+import type { GitHubClient } from '../github/github.js';
 import { readSource, SourceNotFoundError } from './read-source.js';
 
 export const DEFAULT_RELEASE_REPOSITORY = 'rancher/rancher';

@@ -1,11 +1,12 @@
+/** The list activity: resolves a release's image lists into records stored for the run. */
 import { ApplicationFailure } from '@temporalio/common';
-import { formatListProblems } from '../core/image-list.js';
-import type { ReleaseInput, ResolvedImages } from '../core/run.js';
-import type { ActivityDeps } from './deps.js';
+import { formatListProblems } from '../../core/image-list.js';
+import type { ReleaseInput, ResolvedImages } from '../../core/run.js';
+import type { GitHubClient } from '../github/github.js';
 import { ImageListNotFoundError, readReleaseLists } from './release-lists.js';
-import { storeKeys } from './result-store.js';
+import { storeKeys, type ResultStore } from '../store/result-store.js';
 
-export function createResolveImages(deps: ActivityDeps) {
+export function createResolveImages(deps: { store: ResultStore; github?: GitHubClient }) {
   return async function resolveImages(input: { runKey: string; release: ReleaseInput; mirrorList?: string }): Promise<ResolvedImages> {
     let lists;
     try {

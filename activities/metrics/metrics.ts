@@ -1,3 +1,4 @@
+/** The product's own counters (scans by outcome, Trivy's seconds, GitHub writes), beside the SDK's. */
 import { Context } from '@temporalio/activity';
 import type { MetricMeter } from '@temporalio/common';
 

@@ -1,18 +1,19 @@
+/** Merges a release's scans with its previous CSV into the new CSV, summary and OpenVEX, a row at a time. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ImageRecord } from '../core/image-list.js';
-import { PreviousReport } from '../core/previous-report.js';
-import { carriedCells, compareCells, findingCells, InvalidReportCsvError, ReportRecordReader } from '../core/render/csv.js';
-import { OpenVexStatements } from '../core/render/openvex.js';
-import type { ImageScan } from '../core/scan.js';
-import { imagesInReportOrder, keepsPreviousRows, ReleaseMerge, type ReleaseReportHead, type ReleaseReportSummary } from '../core/triage.js';
-import { eachCsvRecord, ReportFileWriter, textStream } from './report-rows.js';
-import type { ReportStore } from './report-store.js';
-import { csvFileName, reportPaths } from './reports.js';
-import { copyFileAtomic, runFolderKeys, temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
+import type { ImageRecord } from '../../core/image-list.js';
+import { PreviousReport } from '../../core/previous-report.js';
+import { carriedCells, compareCells, findingCells, InvalidReportCsvError, ReportRecordReader } from '../../core/render/csv.js';
+import { OpenVexStatements } from '../../core/render/openvex.js';
+import type { ImageScan } from '../../core/scan.js';
+import { imagesInReportOrder, keepsPreviousRows, ReleaseMerge, type ReleaseReportHead, type ReleaseReportSummary } from '../../core/triage.js';
+import { eachCsvRecord, ReportFileWriter, textStream } from './report-csv.js';
+import type { ReportStore } from '../store/report-store.js';
+import { csvFileName, reportPaths } from './report-paths.js';
+import { copyFileAtomic, runFolderKeys, temporaryPath, writeFileAtomic, type ResultStore } from '../store/result-store.js';
 
 /** Scans read ahead of the merge: enough to hide the store's latency, few enough to hold at once. */
 const READ_AHEAD = 8;

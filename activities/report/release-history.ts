@@ -1,3 +1,4 @@
+/** Each release's run-by-run history beside its CSV, appended with compare-and-swap and read for the site. */
 import {
   appendHistoryEntry,
   historyEntryOf,
@@ -5,11 +6,10 @@ import {
   parseReleaseHistory,
   renderReleaseHistory,
   type ReleaseHistory,
-} from '../core/history.js';
-import type { ReleaseReportSummary } from '../core/triage.js';
-import type { ActivityDeps } from './deps.js';
-import { LocalReportStore, type ReportStore } from './report-store.js';
-import { csvFileName } from './reports.js';
+} from '../../core/history.js';
+import type { ReleaseReportSummary } from '../../core/triage.js';
+import { reportStoreOf, type ReportLocation, type ReportStore } from '../store/report-store.js';
+import { csvFileName } from './report-paths.js';
 
 /** What this file logs through: the activity's logger, or a test's. */
 export interface HistoryLog {
@@ -23,8 +23,6 @@ const MAX_WRITE_ATTEMPTS = 5;
 export function historyFileName(release: string): string {
   return csvFileName(release).replace(/\.csv$/, '.history.json');
 }
-
-const reportStoreOf = (deps: ActivityDeps): ReportStore => deps.reportStore ?? new LocalReportStore(deps.reportsDir);
 
 type Read = { kind: 'read'; history?: ReleaseHistory; version?: string; text?: string } | { kind: 'keep' };
 
@@ -92,16 +90,16 @@ export async function appendReleaseHistory(
 }
 
 /** The activity's one call: this run's entry, from the report's summary. */
-export function recordReleaseHistory(deps: ActivityDeps, runKey: string, summary: ReleaseReportSummary, at: string, log: HistoryLog) {
-  return appendReleaseHistory(reportStoreOf(deps), summary, { runKey, at }, log);
+export function recordReleaseHistory(location: ReportLocation, runKey: string, summary: ReleaseReportSummary, at: string, log: HistoryLog) {
+  return appendReleaseHistory(reportStoreOf(location), summary, { runKey, at }, log);
 }
 
 /**
  * Every release's history for the site. A missing file means no trend yet; a
  * damaged or unreadable one costs that release its trend, never the site.
  */
-export async function readReleaseHistories(deps: ActivityDeps, releases: string[], log: HistoryLog): Promise<Map<string, ReleaseHistory>> {
-  const store = reportStoreOf(deps);
+export async function readReleaseHistories(location: ReportLocation, releases: string[], log: HistoryLog): Promise<Map<string, ReleaseHistory>> {
+  const store = reportStoreOf(location);
   const histories = new Map<string, ReleaseHistory>();
   for (const release of new Set(releases)) {
     const name = historyFileName(release);

@@ -1,19 +1,17 @@
+/** Reads a report CSV a record at a time and writes one in batches with its digest. */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
-import { CSV_PARSE_OPTIONS, invalidReport, isOwnHeader, ReportCsvWriter, triagedFindingOf } from '../core/render/csv.js';
-import type { TriagedFinding } from '../core/triage.js';
+import { CSV_PARSE_OPTIONS, invalidReport, isOwnHeader, ReportCsvWriter, triagedFindingOf } from '../../core/render/csv.js';
+import type { TriagedFinding } from '../../core/triage.js';
 
 /**
  * The release CSV as streams: parsed a record at a time from a file or the store, and
  * written a batch at a time to a file. The merge, the issues and the site all hold one
  * record (or one image) at a time this way, whatever the size of the release.
  */
-
-/** Reads of a report file: large pieces, so the parser is called a few hundred times for a 60 MB file, not thousands. */
-export const REPORT_READ_CHUNK = 1024 * 1024;
 
 /** The records of a CSV stream, in order, as cell arrays; every error names `source`. */
 export async function* csvRecords(input: Readable, source: string): AsyncGenerator<string[]> {

@@ -1,3 +1,4 @@
+/** Where a release's published outputs go in the reports directory, and the legacy CSV file name. */
 import { join } from 'node:path';
 
 /** Where the published outputs of a release live, beside the legacy `cves-<release>.csv` name. */

@@ -1,11 +1,12 @@
+/** A stored release report read back: its head at once, its rows one at a time (claim check). */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { renderReportCsv, triageListKey } from '../core/render/csv.js';
-import { imagesOfReleases, summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../core/triage.js';
-import { readTriagedFindings, REPORT_READ_CHUNK, type RowContext } from './report-rows.js';
-import { temporaryPath, writeFileAtomic, type ResultStore } from './result-store.js';
+import { renderReportCsv, triageListKey } from '../../core/render/csv.js';
+import { imagesOfReleases, summarizeReport, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../../core/triage.js';
+import { readTriagedFindings, type RowContext } from './report-csv.js';
+import { READ_CHUNK, storeKeys, temporaryPath, writeFileAtomic, type ResultStore } from '../store/result-store.js';
 
 /**
  * A release's report as the issue and site activities read it: its head (small) at once,
@@ -62,7 +63,7 @@ export async function storedReport(store: ResultStore, headKey: string, rowsKey:
 
 /** A report whose rows are the CSV at `path` that this project wrote (`render`). */
 export function csvFileReport(head: ReleaseReportHead, summary: ReleaseReportSummary, path: string): ReportSource {
-  return csvReport(head, summary, path, () => Promise.resolve(createReadStream(path, { highWaterMark: REPORT_READ_CHUNK })));
+  return csvReport(head, summary, path, () => Promise.resolve(createReadStream(path, { highWaterMark: READ_CHUNK })));
 }
 
 function csvReport(head: ReleaseReportHead, summary: ReleaseReportSummary, source: string, open: () => Promise<Readable>): ReportSource {
@@ -126,3 +127,19 @@ export async function* rowsByImage(reports: ReportSource[], images: string[]): A
 
 /** Every image of the reports, sorted as their CSVs sort them: the order `rowsByImage` walks. */
 export const imagesOf = (reports: ReportSource[]): string[] => imagesOfReleases(reports.map((r) => r.head));
+
+
+/** The reports the release activities of a run left in the store; a release without one is skipped. */
+export async function loadReports(deps: { store: ResultStore }, runKey: string, releases: string[]): Promise<ReportSource[]> {
+  const reports: ReportSource[] = [];
+  for (const release of releases) {
+    const report = await storedReport(deps.store, storeKeys.report(runKey, release), storeKeys.reportRows(runKey, release));
+    if (report) reports.push(report);
+  }
+  return reports;
+}
+
+/** The newest stored report of a release, whichever run wrote it (`issues plan|apply`, the site). */
+export function latestReport(deps: { store: ResultStore }, release: string): Promise<ReportSource | undefined> {
+  return storedReport(deps.store, storeKeys.latestReport(release), storeKeys.latestReportRows(release));
+}

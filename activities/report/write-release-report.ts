@@ -1,13 +1,13 @@
+/** The report activity: composes a release's report, stores it, and writes its CSV and history. */
 import { Context } from '@temporalio/activity';
-import type { ReleaseReportResult } from '../core/run.js';
-import type { ActivityDeps } from './deps.js';
-import { composeReleaseReport, discardComposed, releaseScans, writeReportOutputs } from './release-report.js';
-import type { StoredReportHead } from './report-source.js';
-import { recordReleaseHistory } from './report-history.js';
-import { LocalReportStore } from './report-store.js';
-import { storeKeys, withinRun } from './result-store.js';
+import type { ReleaseReportResult } from '../../core/run.js';
+import { composeReleaseReport, discardComposed, releaseScans, writeReportOutputs } from './compose-release-report.js';
+import type { StoredReportHead } from './stored-report.js';
+import { recordReleaseHistory } from './release-history.js';
+import { reportStoreOf, type ReportLocation } from '../store/report-store.js';
+import { storeKeys, withinRun, type ResultStore } from '../store/result-store.js';
 
-export function createWriteReleaseReport(deps: ActivityDeps) {
+export function createWriteReleaseReport(deps: ReportLocation & { store: ResultStore }) {
   return async function writeReleaseReport(input: { runKey: string; release: string }): Promise<ReleaseReportResult> {
     const now = new Date().toISOString();
     const { images, scans } = await releaseScans(withinRun(deps.store, input.runKey), input.release);
@@ -15,7 +15,7 @@ export function createWriteReleaseReport(deps: ActivityDeps) {
       release: input.release,
       images,
       scans,
-      store: deps.reportStore ?? new LocalReportStore(deps.reportsDir),
+      store: reportStoreOf(deps),
       today: now.slice(0, 10),
       message: `CVE report for ${input.release}`,
     });

@@ -12,7 +12,7 @@
  * It imports nothing but node:child_process and is not meant to be run by hand.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { LauncherReply, LauncherRequest } from './launcher-protocol.js';
+import type { LauncherReply, LauncherRequest } from './process-launcher.js';
 
 /** Bounded like the worker's own capture: the tail of stderr says why a scan failed. */
 const STDERR_LIMIT = 64 * 1024;

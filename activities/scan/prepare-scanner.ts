@@ -1,13 +1,14 @@
+/** The scanner activity run once per run: downloads the DB and VEX repositories and pins the run's DB. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { mkdir } from 'node:fs/promises';
-import { CacheServiceError, checkCacheService } from '../cache/redis-protocol.js';
-import { classifyTrivyFailure } from '../core/failures.js';
-import type { ActivityDeps } from './deps.js';
-import { databaseVersion, removeOldRunDatabases, runDatabase, type DatabaseVersion } from './scanner-db.js';
+import { CacheServiceError, checkCacheService } from '../../cache/redis-protocol.js';
+import { classifyTrivyFailure } from '../../core/failures.js';
+import type { TrivySettings } from './trivy-settings.js';
+import { databaseVersion, removeOldRunDatabases, runDatabase, type DatabaseVersion } from './run-database.js';
 import { QUIET_TRIVY } from './trivy-args.js';
-import { runTrivy, ScannerNotInstalledError } from './trivy.js';
-import { scanVex, VexSourceError } from './vex-sources.js';
+import { runTrivy, ScannerNotInstalledError } from './run-trivy.js';
+import { scanVex, VexSourceError } from './scan-vex.js';
 
 export interface PrepareScannerInput {
   /** The run whose copy of the DB to make; runs started before copies existed pass none. */
@@ -38,7 +39,7 @@ export async function requireCacheService(cacheBackend: string): Promise<void> {
  * network the download fails: that is said once, and scans go on with the copy already there
  * (Trivy skips a repository it has not downloaded, with a warning).
  */
-async function prepareVex(deps: ActivityDeps, ctx: Context, runKey: string | undefined): Promise<void> {
+async function prepareVex(deps: { trivy: TrivySettings }, ctx: Context, runKey: string | undefined): Promise<void> {
   // URL documents: fetched and checked now, so a bad one fails the run once, before any scan.
   if (runKey && deps.trivy.vex?.some((v) => v.kind === 'url')) {
     await scanVex(deps.trivy, runKey).catch((error: unknown) => {
@@ -63,7 +64,7 @@ async function prepareVex(deps: ActivityDeps, ctx: Context, runKey: string | und
  * Downloads the vulnerability DB once per run into the shared cache, so each scan can skip it,
  * and copies it for the run (scanner-db.ts), so every image of the run meets the same DB.
  */
-export function createPrepareScanner(deps: ActivityDeps) {
+export function createPrepareScanner(deps: { trivy: TrivySettings }) {
   return async function prepareScanner(input?: PrepareScannerInput): Promise<{ downloaded: boolean; db?: DatabaseVersion }> {
     const ctx = Context.current();
     await prepareVex(deps, ctx, input?.runKey);

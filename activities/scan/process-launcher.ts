@@ -1,6 +1,14 @@
+/** Starts the scanner's processes through one small forked launcher, so no start copies the worker's memory. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { LauncherReply, LauncherRequest } from './launcher-protocol.js';
+
+/** Messages between the worker and its scanner launcher (launcher-main.ts), over Node's IPC channel. */
+export type LauncherRequest = { type: 'spawn'; id: number; file: string; args: string[]; env: Record<string, string | undefined> } | { type: 'kill'; id: number };
+
+export type LauncherReply =
+  | { type: 'ready' }
+  | { type: 'exit'; id: number; exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+  | { type: 'error'; id: number; code?: string; message: string };
 
 export interface Exited {
   exitCode: number | null;
@@ -21,10 +29,10 @@ export class LauncherExitedError extends Error {
   override name = 'LauncherExitedError';
 }
 
-const LAUNCHER = fileURLToPath(new URL('./launcher-process.js', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('./launcher-main.js', import.meta.url));
 
 /**
- * Starts processes from the small launcher process (see launcher-process.ts for why), forked on
+ * Starts processes from the small launcher process (see launcher-main.ts for why), forked on
  * first use and again after it died. Idle, it holds neither the worker's event loop nor its exit.
  */
 export class ProcessLauncher {

@@ -1,3 +1,4 @@
+/** The run's own copy of Trivy's vulnerability DB, so every scan of a run matches the same DB. */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';

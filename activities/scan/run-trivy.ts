@@ -1,3 +1,4 @@
+/** Runs the Trivy CLI through the process launcher with a timeout and heartbeats. */
 import { processLauncher } from './process-launcher.js';
 
 export interface TrivyRun {

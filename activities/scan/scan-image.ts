@@ -1,3 +1,4 @@
+/** The scan activity: scans one assigned image with Trivy and stores its normalized result. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
@@ -5,19 +6,19 @@ import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifyTrivyFailure, type ScanFailure } from '../core/failures.js';
-import { countBySeverity } from '../core/finding.js';
-import type { ImageRecord } from '../core/image-list.js';
-import type { ImageScan, ScanSummary } from '../core/scan.js';
-import { parseTrivyReport, UnparsableReportError } from '../core/trivy-report.js';
-import type { ActivityDeps } from './deps.js';
-import { storeKeys } from './result-store.js';
-import { countScan } from './metrics.js';
+import { classifyTrivyFailure, type ScanFailure } from '../../core/failures.js';
+import { countBySeverity } from '../../core/finding.js';
+import type { ImageRecord } from '../../core/image-list.js';
+import type { ImageScan, ScanSummary } from '../../core/scan.js';
+import { parseTrivyReport, UnparsableReportError } from '../../core/trivy-report.js';
+import { storeKeys, type ResultStore } from '../store/result-store.js';
+import type { TrivySettings } from './trivy-settings.js';
+import { countScan } from '../metrics/metrics.js';
 import { requireCacheService } from './prepare-scanner.js';
-import { runDatabase } from './scanner-db.js';
+import { runDatabase } from './run-database.js';
 import { trivyArgs, trivyEnvironment } from './trivy-args.js';
-import { scanVex, VexSourceError } from './vex-sources.js';
-import { runTrivy, ScannerNotInstalledError } from './trivy.js';
+import { scanVex, VexSourceError } from './scan-vex.js';
+import { runTrivy, ScannerNotInstalledError } from './run-trivy.js';
 
 export interface ScanImageInput {
   runKey: string;
@@ -40,7 +41,7 @@ function scratchDir(): Promise<string> {
   return scratch;
 }
 
-export function createScanImage(deps: ActivityDeps) {
+export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings }) {
   const assignments = new Map<string, ImageRecord[]>();
 
   async function assignedImage(input: ScanImageInput): Promise<ImageRecord> {

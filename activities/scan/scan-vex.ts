@@ -1,9 +1,10 @@
+/** The VEX files given to every scan of a run: local files checked, URLs fetched once. */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkOpenVexDocument } from '../core/vex-source.js';
-import { runDatabaseDir } from './scanner-db.js';
-import type { TrivySettings } from './deps.js';
+import { checkOpenVexDocument } from '../../core/vex-source.js';
+import { runDatabaseDir } from './run-database.js';
+import type { TrivySettings } from './trivy-settings.js';
 
 /** What `--vex` is given for one scan, and how a path Trivy reports as a finding's source is named in notes. */
 export interface ScanVex {

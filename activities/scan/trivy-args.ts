@@ -1,5 +1,6 @@
-import type { ImageRecord } from '../core/image-list.js';
-import type { TrivySettings } from './deps.js';
+/** Trivy's command line and environment for one image scan. */
+import type { ImageRecord } from '../../core/image-list.js';
+import type { TrivySettings } from './trivy-settings.js';
 
 /**
  * Since v0.6x every Trivy run asks Aqua's update service for notices and sends anonymous usage

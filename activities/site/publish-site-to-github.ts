@@ -1,7 +1,8 @@
+/** Publishes the written site to a branch and folder of a GitHub repository in one commit. */
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { GitHubClient } from './github.js';
+import type { GitHubClient } from '../github/github.js';
 
 /** A folder on a branch of a GitHub repository the site is published to; `folder` '' is the branch's root. */
 export interface SiteTarget {

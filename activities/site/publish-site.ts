@@ -1,3 +1,4 @@
+/** The site activity: writes the static site from the stored reports and publishes it. */
 import { Context } from '@temporalio/activity';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -16,17 +17,23 @@ import {
   releasePageParts,
   type ImageIndexEntry,
   type SiteRelease,
-} from '../core/render/html.js';
-import { FindingsTableBuilder } from '../core/render/site-table.js';
-import type { ReleaseHistory } from '../core/history.js';
-import { compareReleaseNames } from '../core/release-order.js';
-import type { ReleaseReport } from '../core/triage.js';
-import type { ActivityDeps } from './deps.js';
-import { loadReports } from './load-reports.js';
-import { readReleaseHistories } from './report-history.js';
-import { asReportSource, imagesOf, rowsByImage, storedReport, type ReportSource } from './report-source.js';
-import { csvFileName, reportPaths } from './reports.js';
-import { temporaryPath, writeFileAtomic } from './result-store.js';
+} from '../../core/render/html.js';
+import { FindingsTableBuilder } from '../../core/render/site-table.js';
+import type { ReleaseHistory } from '../../core/history.js';
+import { compareReleaseNames } from '../../core/release-order.js';
+import type { ReleaseReport } from '../../core/triage.js';
+import type { ReportLocation } from '../store/report-store.js';
+import { loadReports } from '../report/stored-report.js';
+import { readReleaseHistories } from '../report/release-history.js';
+import { asReportSource, imagesOf, rowsByImage, storedReport, type ReportSource } from '../report/stored-report.js';
+import { csvFileName, reportPaths } from '../report/report-paths.js';
+import { temporaryPath, writeFileAtomic, type ResultStore } from '../store/result-store.js';
+
+/** What the site activity needs: the stored reports, where reports live, and where the site is published too. */
+export interface SiteDeps extends ReportLocation {
+  store: ResultStore;
+  sitePublisher?: (siteDir: string, message: string) => Promise<{ commit?: string; changed: number; files: number }>;
+}
 
 export interface PublishSiteOptions {
   generatedAt: string;
@@ -208,7 +215,7 @@ async function readIssueLinks(reportsDir: string): Promise<Record<string, string
 }
 
 /** The newest stored report of every release, so a single-release run still publishes the whole site. */
-async function latestReports(deps: ActivityDeps): Promise<ReportSource[]> {
+async function latestReports(deps: { store: ResultStore }): Promise<ReportSource[]> {
   const reports: ReportSource[] = [];
   for (const folder of await deps.store.list('releases')) {
     const report = await storedReport(deps.store, `releases/${folder}/latest-report.json`, `releases/${folder}/latest-report.csv`);
@@ -218,7 +225,7 @@ async function latestReports(deps: ActivityDeps): Promise<ReportSource[]> {
 }
 
 /** Renders the static site from the reports of a run, beside the newest reports of the releases it did not scan. */
-export function createPublishSite(deps: ActivityDeps) {
+export function createPublishSite(deps: SiteDeps) {
   return async function publishSite(input: { runKey: string; releases: string[] }): Promise<PublishedSite> {
     const current = await loadReports(deps, input.runKey, input.releases);
     const scanned = new Set(current.map((r) => r.head.release));

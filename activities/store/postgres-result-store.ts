@@ -1,3 +1,4 @@
+/** The result store's PostgreSQL twin, for a cluster of workers that share no disk. */
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { gunzip, gzip } from 'node:zlib';

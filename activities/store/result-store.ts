@@ -1,3 +1,4 @@
+/** The result store (a folder, keyed by run) that carries everything too large for workflow history, and its file helpers. */
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -7,7 +8,7 @@ import type { Readable } from 'node:stream';
  * The claim-check store: activities leave large data here and hand each other keys.
  * Two kinds: a folder (the embedded default; shared between workers only on a shared
  * volume) and PostgreSQL (postgres-result-store.ts), which workers on any host share.
- * Both pass the same contract tests (test/activities/result-store-contract.test.ts).
+ * Both pass the same contract tests (test/activities/store/result-store-contract.test.ts).
  */
 export interface ResultStore {
   /** Where a key's value lives, for people to read: a path, or a masked postgres:// location. */
@@ -104,6 +105,9 @@ export function withinRun(store: ResultStore, runKey: string): ResultStore {
 }
 
 /** A name beside `path` no other writer picks, ending in `.tmp` so that listings skip it. */
+/** Reads of a stored file: large pieces, so a CSV parser is called a few hundred times for a 60 MB file, not thousands. */
+export const READ_CHUNK = 1024 * 1024;
+
 export function temporaryPath(path: string): string {
   return `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
 }

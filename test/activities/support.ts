@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/index.js';
-import { storeKeys } from '../../activities/result-store.js';
+import { storeKeys } from '../../activities/store/result-store.js';
 import type { ImageRecord } from '../../core/image-list.js';
 import { isRancherMirrored, parseImageRef } from '../../core/image-ref.js';
 import { FIXTURES, Harness } from '../helpers/harness.js';

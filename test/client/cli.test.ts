@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FolderResultStore, storeKeys } from '../../activities/result-store.js';
+import { FolderResultStore, storeKeys } from '../../activities/store/result-store.js';
 import { finding, releaseReport } from '../helpers/reports.js';
 import { CLI } from '../helpers/processes.js';
 import { tempDir } from '../helpers/harness.js';

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { FolderResultStore, runFolderKeys } from '../../activities/result-store.js';
+import { FolderResultStore, runFolderKeys } from '../../activities/store/result-store.js';
 import { buildImageRecords, parseImageList } from '../../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
-import { runTrivy } from '../../activities/trivy.js';
+import { runTrivy } from '../../activities/scan/run-trivy.js';
 import { findRedisServer, startCacheServer, type CacheServer } from '../../cache/embedded-redis.js';
 import { redisCommands, parseRedisUrl } from '../../cache/redis-protocol.js';
 import { startRun } from '../../client/scan.js';

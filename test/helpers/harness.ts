@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ActivityDeps } from '../../activities/index.js';
-import { FolderResultStore } from '../../activities/result-store.js';
+import { FolderResultStore } from '../../activities/store/result-store.js';
 
 /** The Trivy stand-in: a real executable replaying Trivy-format output. */
 export const TRIVY_STUB = fileURLToPath(new URL('../../../test/fakes/trivy-stub.mjs', import.meta.url));

@@ -8,7 +8,7 @@ import { extname, join, normalize } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { publishSiteFromReports } from '../../activities/publish-site.js';
+import { publishSiteFromReports } from '../../activities/site/publish-site.js';
 import type { Finding, Severity } from '../../core/finding.js';
 import { buildImageRecords, parseImageList } from '../../core/image-list.js';
 import { renderReportCsv } from '../../core/render/csv.js';

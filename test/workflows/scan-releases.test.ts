@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { createGitHub } from '../../activities/github.js';
+import { createGitHub } from '../../activities/github/github.js';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { startRun } from '../../client/scan.js';
 import { createSchedule, deleteSchedule, describeSchedule, triggerSchedule } from '../../client/schedule.js';

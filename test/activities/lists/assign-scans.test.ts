@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { createActivities } from '../../activities/index.js';
-import { storeKeys } from '../../activities/result-store.js';
-import type { ImageRecord } from '../../core/image-list.js';
-import type { Harness } from '../helpers/harness.js';
-import { run, workspace } from './support.js';
+import { createActivities } from '../../../activities/index.js';
+import { storeKeys } from '../../../activities/store/result-store.js';
+import type { ImageRecord } from '../../../core/image-list.js';
+import type { Harness } from '../../helpers/harness.js';
+import { run, workspace } from '../support.js';
 
 const RUN = 'run-assign';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createGitHub } from '../../activities/github.js';
-import { ImageListNotFoundError, readReleaseLists } from '../../activities/release-lists.js';
-import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
+import { createGitHub } from '../../../activities/github/github.js';
+import { ImageListNotFoundError, readReleaseLists } from '../../../activities/lists/release-lists.js';
+import { startFakeGitHub, type FakeGitHub } from '../../fakes/github-server.js';
 
 let fake: FakeGitHub;
 

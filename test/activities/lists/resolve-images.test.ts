@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createActivities } from '../../activities/index.js';
-import { storeKeys } from '../../activities/result-store.js';
-import type { ImageRecord } from '../../core/image-list.js';
-import { applicationFailure, run, workspace } from './support.js';
+import { createActivities } from '../../../activities/index.js';
+import { storeKeys } from '../../../activities/store/result-store.js';
+import type { ImageRecord } from '../../../core/image-list.js';
+import { applicationFailure, run, workspace } from '../support.js';
 
 const RUN = 'run-resolve';
 

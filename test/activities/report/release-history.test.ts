@@ -3,12 +3,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { createGitHub } from '../../activities/github.js';
-import { appendReleaseHistory, historyFileName, readReleaseHistories, type HistoryLog } from '../../activities/report-history.js';
-import { GitHubReportStore, LocalReportStore, type ReportStore } from '../../activities/report-store.js';
-import { parseReleaseHistory } from '../../core/history.js';
-import type { ReleaseReportSummary } from '../../core/triage.js';
-import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
+import { createGitHub } from '../../../activities/github/github.js';
+import { appendReleaseHistory, historyFileName, readReleaseHistories, type HistoryLog } from '../../../activities/report/release-history.js';
+import { GitHubReportStore } from '../../../activities/store/github-report-store.js';
+import { LocalReportStore, type ReportStore } from '../../../activities/store/report-store.js';
+import { parseReleaseHistory } from '../../../core/history.js';
+import type { ReleaseReportSummary } from '../../../core/triage.js';
+import { startFakeGitHub, type FakeGitHub } from '../../fakes/github-server.js';
 
 function summary(findings: number, release = 'v2.9.0'): ReleaseReportSummary {
   return {

@@ -3,13 +3,13 @@ import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities, type Activities } from '../../activities/index.js';
-import { storeKeys } from '../../activities/result-store.js';
-import { parseReportCsv, REPORT_COLUMNS } from '../../core/render/csv.js';
-import { parseReleaseHistory } from '../../core/history.js';
-import type { ReleaseReportSummary } from '../../core/triage.js';
-import type { Harness } from '../helpers/harness.js';
-import { applicationFailure, fixture, run, workspace } from './support.js';
+import { createActivities, type Activities } from '../../../activities/index.js';
+import { storeKeys } from '../../../activities/store/result-store.js';
+import { parseReportCsv, REPORT_COLUMNS } from '../../../core/render/csv.js';
+import { parseReleaseHistory } from '../../../core/history.js';
+import type { ReleaseReportSummary } from '../../../core/triage.js';
+import type { Harness } from '../../helpers/harness.js';
+import { applicationFailure, fixture, run, workspace } from '../support.js';
 
 const RUN = 'run-report';
 const RELEASE = 'v2.9.5';

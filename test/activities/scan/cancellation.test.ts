@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CancelledFailure } from '@temporalio/common';
-import { createActivities } from '../../activities/index.js';
-import { storeKeys } from '../../activities/result-store.js';
-import type { ImageScan } from '../../core/scan.js';
-import { eventually, processAlive } from '../helpers/harness.js';
-import { activityEnvironment, assign, record, workspace } from './support.js';
+import { createActivities } from '../../../activities/index.js';
+import { storeKeys } from '../../../activities/store/result-store.js';
+import type { ImageScan } from '../../../core/scan.js';
+import { eventually, processAlive } from '../../helpers/harness.js';
+import { activityEnvironment, assign, record, workspace } from '../support.js';
 
 const RUN = 'run-cancel';
 const RELEASE = 'v2.10.1';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runDatabaseDir } from '../../activities/scanner-db.js';
-import { createActivities } from '../../activities/index.js';
-import type { ImageScan } from '../../core/scan.js';
-import { eventually, images } from '../helpers/harness.js';
-import { argv, flagValue, run, workspace } from './support.js';
+import { runDatabaseDir } from '../../../activities/scan/run-database.js';
+import { createActivities } from '../../../activities/index.js';
+import type { ImageScan } from '../../../core/scan.js';
+import { eventually, images } from '../../helpers/harness.js';
+import { argv, flagValue, run, workspace } from '../support.js';
 
 describe('concurrent scans', () => {
   it("runs 8 scans at once through one activities object, each image once, all on the run's copy of the DB and the configured layer cache", async (t) => {

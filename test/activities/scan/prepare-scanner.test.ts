@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createActivities } from '../../activities/index.js';
-import { runDatabaseDir } from '../../activities/scanner-db.js';
-import { freePort } from '../../host/ports.js';
-import { applicationFailure, argv, assign, flagValue, record, run, workspace } from './support.js';
+import { createActivities } from '../../../activities/index.js';
+import { runDatabaseDir } from '../../../activities/scan/run-database.js';
+import { freePort } from '../../../host/ports.js';
+import { applicationFailure, argv, assign, flagValue, record, run, workspace } from '../support.js';
 
 describe('prepareScanner', () => {
   it('downloads the vulnerability and Java DBs once into the shared cache dir', async (t) => {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LauncherExitedError, ProcessLauncher } from '../../activities/process-launcher.js';
-import { eventually } from '../helpers/harness.js';
+import { LauncherExitedError, ProcessLauncher } from '../../../activities/scan/process-launcher.js';
+import { eventually } from '../../helpers/harness.js';
 
 /** Gone, or a zombie nobody reaped yet: either way it runs no more. */
 function stopped(pid: number): boolean {
@@ -83,7 +83,7 @@ describe('the scanner launcher', () => {
   it('kills every process it started when the worker is killed with SIGKILL', async () => {
     const { dir } = await setup();
     const pids = join(dir, 'pids');
-    const module = fileURLToPath(new URL('../../activities/process-launcher.js', import.meta.url));
+    const module = fileURLToPath(new URL('../../../activities/scan/process-launcher.js', import.meta.url));
     // A stand-in worker: starts a long scan through its launcher, then is killed without warning.
     const script = `import { processLauncher } from ${JSON.stringify(module)};
 processLauncher().launch('/bin/sh', ['-c', 'sleep 300 & echo $! >> ${pids}; echo $$ >> ${pids}; wait']);

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createGitHub, type GitHubClient } from '../../activities/github.js';
-import { publishSiteToGitHub } from '../../activities/site-publisher.js';
-import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
+import { createGitHub, type GitHubClient } from '../../../activities/github/github.js';
+import { publishSiteToGitHub } from '../../../activities/site/publish-site-to-github.js';
+import { startFakeGitHub, type FakeGitHub } from '../../fakes/github-server.js';
 
 let fake: FakeGitHub;
 let dir: string;

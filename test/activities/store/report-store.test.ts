@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createGitHub } from '../../activities/github.js';
-import { composeReleaseReport } from '../../activities/release-report.js';
-import { GitHubReportStore, type ReportStore } from '../../activities/report-store.js';
-import { buildImageRecords, parseImageList } from '../../core/image-list.js';
-import { parseReportCsv, renderReportCsv } from '../../core/render/csv.js';
-import type { ImageScan } from '../../core/scan.js';
-import { startFakeGitHub, type FakeGitHub } from '../fakes/github-server.js';
-import { finding, releaseReport } from '../helpers/reports.js';
+import { createGitHub } from '../../../activities/github/github.js';
+import { composeReleaseReport } from '../../../activities/report/compose-release-report.js';
+import { GitHubReportStore } from '../../../activities/store/github-report-store.js';
+import type { ReportStore } from '../../../activities/store/report-store.js';
+import { buildImageRecords, parseImageList } from '../../../core/image-list.js';
+import { parseReportCsv, renderReportCsv } from '../../../core/render/csv.js';
+import type { ImageScan } from '../../../core/scan.js';
+import { startFakeGitHub, type FakeGitHub } from '../../fakes/github-server.js';
+import { finding, releaseReport } from '../../helpers/reports.js';
 
 let fake: FakeGitHub;
 

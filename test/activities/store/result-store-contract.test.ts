@@ -8,12 +8,12 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { maskPostgresUrl, PostgresResultStore, ResultStoreUnavailableError } from '../../activities/postgres-result-store.js';
-import { FolderResultStore, storeKeys, withinRun, type ResultStore } from '../../activities/result-store.js';
-import { ensureRole, initPostgres, startPostgres, stopPostgres, type PostgresInstance } from '../../cluster/postgres.js';
-import { freePort } from '../../host/ports.js';
-import { tempDir } from '../helpers/harness.js';
-import { postgresAvailable } from '../helpers/postgres.js';
+import { maskPostgresUrl, PostgresResultStore, ResultStoreUnavailableError } from '../../../activities/store/postgres-result-store.js';
+import { FolderResultStore, storeKeys, withinRun, type ResultStore } from '../../../activities/store/result-store.js';
+import { ensureRole, initPostgres, startPostgres, stopPostgres, type PostgresInstance } from '../../../cluster/postgres.js';
+import { freePort } from '../../../host/ports.js';
+import { tempDir } from '../../helpers/harness.js';
+import { postgresAvailable } from '../../helpers/postgres.js';
 
 const DAY = 24 * 3600 * 1000;
 
