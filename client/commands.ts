@@ -15,7 +15,7 @@ import { consoleLogger, createWorker, depsFromConfig, jsonLogger } from '../work
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from '../host/paths.js';
-import { followRun, formatRunSummary, runExitStatus, startRun } from './scan.js';
+import { followRun, formatRunSummary, newRunId, runExitStatus, runTaskQueue, startRun } from './scan.js';
 import { findTemporalCli } from './temporal-cli.js';
 import { findTrivy } from './trivy-cli.js';
 
@@ -109,10 +109,13 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
   const { client, connection } = await connectClient();
   try {
     await ensureSearchAttributes(connection, namespace);
-    const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue: env.TEMPORAL_TASK_QUEUE, deps, maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES });
+    // The run's own queue, polled by this worker alone; `scan`, the Schedule and `worker` share env.TEMPORAL_TASK_QUEUE.
+    const workflowId = newRunId(input);
+    const taskQueue = runTaskQueue(env.TEMPORAL_TASK_QUEUE, workflowId);
+    const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue, deps, maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES });
     const summary = await worker.runUntil(async () => {
-      const handle = await startRun(client, input, { taskQueue: env.TEMPORAL_TASK_QUEUE });
-      log(`run ${handle.workflowId}: ${webUiUrl(namespace, handle.workflowId)}`);
+      const handle = await startRun(client, input, { taskQueue, workflowId });
+      log(`run ${handle.workflowId} on task queue ${taskQueue}: ${webUiUrl(namespace, handle.workflowId)}`);
       return followRun(handle);
     });
     console.log(formatRunSummary(summary));

@@ -12,6 +12,16 @@ export function newRunId(input: ScanReleasesInput): string {
   return `scan-${names.slice(0, 80)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
 }
 
+/**
+ * The task queue of one embedded run (`run`, `demo`): only the run's in-process worker polls it,
+ * so no other worker on the same server (a second `run`, a long-lived `worker`, a cluster's)
+ * takes its workflow or activity tasks and runs them with its own store, reports and token.
+ * Children and activities inherit it: nothing in workflows/ names a queue.
+ */
+export function runTaskQueue(sharedQueue: string, workflowId: string): string {
+  return `${sharedQueue}-run-${workflowId}`;
+}
+
 export async function startRun(client: Client, input: ScanReleasesInput, options: { taskQueue?: string; workflowId?: string } = {}): Promise<WorkflowHandle<typeof scanReleases>> {
   return client.workflow.start(scanReleases, {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
