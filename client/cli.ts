@@ -153,6 +153,7 @@ export function buildProgram(): Command {
   releaseOptions(program.command('run').description('embedded one-shot: dev server if needed, in-process worker, progress bar, outputs'))
     .option('--out <dir>', 'reports directory (CSV, summary, site, issue plan)')
     .option('--concurrency <n>', 'scans in flight per release', integer)
+    .option('--full', 'pull and scan every image in full, making its SBOM again (no re-match), e.g. after changing analyzers')
     .action(action(runEmbedded));
 
   releaseOptions(program.command('scan').description('start a run on a running Temporal cluster (workers elsewhere)'))

@@ -18,6 +18,7 @@ import { paths } from '../host/paths.js';
 import { followRun, formatRunSummary, newRunId, runExitStatus, runTaskQueue, startRun } from './scan.js';
 import { findTemporalCli } from './temporal-cli.js';
 import { findTrivy } from './trivy-cli.js';
+import { findCrane } from './crane-cli.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -95,7 +96,7 @@ export async function runCache(): Promise<number> {
 export { CacheServiceError };
 
 /** `run`: the embedded one-shot. Server if needed, an in-process worker, the run, a progress bar, the outputs. */
-export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurrency?: number }): Promise<number> {
+export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurrency?: number; full?: boolean }): Promise<number> {
   const env = loadEnvConfig();
   const input = await runInputFrom(flags, flags.concurrency ? { maxConcurrentScans: flags.concurrency } : {});
   // The progress bar is the interface here; the SDK's INFO lines would scroll it away.
@@ -104,7 +105,16 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
   await ensureServer(address);
   const trivy = await findTrivy({ install: true, log });
   const cache = await scanCache(env);
-  const deps = depsFromConfig({ ...env, TRIVY_BIN: trivy, TRIVY_CACHE_BACKEND: cache, TRIVY_CACHE_PASSWORD_FILE: undefined, ...(flags.out ? { IMAGE_SCANNING_REPORTS_DIR: flags.out } : {}) });
+  const crane = env.IMAGE_SCANNING_REMATCH ? await findCrane({ install: true, log }) : undefined;
+  const deps = depsFromConfig({
+    ...env,
+    TRIVY_BIN: trivy,
+    CRANE_BIN: crane,
+    TRIVY_CACHE_BACKEND: cache,
+    TRIVY_CACHE_PASSWORD_FILE: undefined,
+    ...(flags.out ? { IMAGE_SCANNING_REPORTS_DIR: flags.out } : {}),
+    ...(flags.full ? { IMAGE_SCANNING_FULL_SCAN: true } : {}),
+  });
   const nativeConnection = await NativeConnection.connect(options);
   const { client, connection } = await connectClient();
   try {
@@ -142,11 +152,12 @@ export async function runWorker(): Promise<number> {
   await connection.close();
   const trivy = await findTrivy({ install: true, log: (line) => Runtime.instance().logger.info(line) });
   const cache = await scanCache(env, (line) => Runtime.instance().logger.info(line));
+  const crane = env.IMAGE_SCANNING_REMATCH ? await findCrane({ install: true, log: (line) => Runtime.instance().logger.info(line) }) : undefined;
   const worker = await createWorker({
     connection: nativeConnection,
     namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    deps: depsFromConfig({ ...env, TRIVY_BIN: trivy, TRIVY_CACHE_BACKEND: cache, TRIVY_CACHE_PASSWORD_FILE: undefined }, { warn: (message) => Runtime.instance().logger.warn(message) }),
+    deps: depsFromConfig({ ...env, TRIVY_BIN: trivy, CRANE_BIN: crane, TRIVY_CACHE_BACKEND: cache, TRIVY_CACHE_PASSWORD_FILE: undefined }, { warn: (message) => Runtime.instance().logger.warn(message) }),
     maxConcurrentActivities: env.MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceSeconds: env.WORKER_SHUTDOWN_GRACE_SECONDS,
   });

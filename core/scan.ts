@@ -1,5 +1,6 @@
 import type { Finding, SeverityCounts } from './finding.js';
 import type { ScanFailure } from './failures.js';
+import type { ScanPath } from './rematch.js';
 
 /**
  * What one scan of one image established. `os-not-scanned` exists because Trivy
@@ -16,6 +17,12 @@ export interface ImageScan {
   os?: string;
   findings: Finding[];
   failure?: ScanFailure;
+  /** How it was scanned this run: its stored SBOM matched again, or pulled (absent: pulled, as before re-matching). */
+  scannedAs?: ScanPath;
+  /** The digest the tag resolved to (the HEAD), when the registry gave one. */
+  digest?: string;
+  /** Why this image needs full scans every run (its SBOM could not be made or did not reproduce the scan). */
+  needsFullScans?: string;
 }
 
 /** What a scan activity returns to its workflow: a key and counts, never findings. */
@@ -24,4 +31,6 @@ export interface ScanSummary {
   resultKey: string;
   outcome: ScanOutcome;
   counts: SeverityCounts;
+  scannedAs?: ScanPath;
+  digest?: string;
 }

@@ -71,6 +71,17 @@ const EnvSchema = z.object({
     }),
   TRIVY_RATE_LIMIT_BACKOFF: positiveInt(300),
   TRIVY_HEARTBEAT_SECONDS: positiveInt(5),
+  /**
+   * Re-matching: each tag's digest from a free HEAD (crane), and an unchanged image matched from its
+   * stored, verified SBOM with no pull. `false` makes every scan a full scan, as before.
+   */
+  IMAGE_SCANNING_REMATCH: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((v) => v === 'true'),
+  /** Pull and scan every image in full (and make its SBOM again), e.g. after changing analyzers; `run --full` sets it for one run. */
+  IMAGE_SCANNING_FULL_SCAN: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((v) => v === 'true'),
+  /** go-containerregistry's crane for the HEAD; `run` and `worker` find or build it (client/crane-cli.ts). */
+  CRANE_BIN: z.string().min(1).optional(),
+  /** Seconds a run waits on a registry's pull quota (429 toomanyrequests) before its still-waiting images fail as RegistryRateLimited. */
+  IMAGE_SCANNING_RATE_LIMIT_DEADLINE: positiveInt(24 * 3600),
   GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),

@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, 
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { FolderResultStore } from '../activities/store/result-store.js';
 import { paths } from '../host/paths.js';
+import { trivyVersion } from '../client/trivy-cli.js';
 import { createGitHub } from '../activities/github/github.js';
 import { parseRepository } from '../activities/github/repository.js';
 import { PostgresResultStore } from '../activities/store/postgres-result-store.js';
@@ -50,6 +51,10 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
       rateLimitBackoffSeconds: config.TRIVY_RATE_LIMIT_BACKOFF,
       heartbeatSeconds: config.TRIVY_HEARTBEAT_SECONDS,
       vex: config.IMAGE_SCANNING_VEX.length > 0 ? checkVexSources(config.IMAGE_SCANNING_VEX) : undefined,
+      // Re-matching needs both: crane for the HEAD, and Trivy's version to key the SBOMs by.
+      ...(config.IMAGE_SCANNING_REMATCH && config.CRANE_BIN && !config.TRIVY_SERVER ? { crane: config.CRANE_BIN, version: trivyVersion(config.TRIVY_BIN) } : {}),
+      fullScan: config.IMAGE_SCANNING_FULL_SCAN,
+      rateLimitDeadlineSeconds: config.IMAGE_SCANNING_RATE_LIMIT_DEADLINE,
     },
   };
 }

@@ -1,24 +1,24 @@
 /** The scan activity: scans one assigned image with Trivy and stores its normalized result. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { classifyTrivyFailure, type ScanFailure } from '../../core/failures.js';
+import type { ScanFailure } from '../../core/failures.js';
 import { countBySeverity } from '../../core/finding.js';
 import type { ImageRecord } from '../../core/image-list.js';
 import type { ImageScan, ScanSummary } from '../../core/scan.js';
-import { parseTrivyReport, UnparsableReportError } from '../../core/trivy-report.js';
 import { storeKeys, type ResultStore } from '../store/result-store.js';
 import type { TrivySettings } from './trivy-settings.js';
 import { countScan } from '../metrics/metrics.js';
 import { requireCacheService } from './prepare-scanner.js';
 import { runDatabase } from './run-database.js';
-import { trivyArgs, trivyEnvironment } from './trivy-args.js';
 import { scanVex, VexSourceError } from './scan-vex.js';
-import { runTrivy, ScannerNotInstalledError } from './run-trivy.js';
+import { ScannerNotInstalledError } from './run-trivy.js';
+import { scanByPath, type ScanResult } from './scan-by-path.js';
+import type { PassContext } from './trivy-pass.js';
+import { registryQuota } from '../registry/registry-quota.js';
 
 export interface ScanImageInput {
   runKey: string;
@@ -28,7 +28,10 @@ export interface ScanImageInput {
 }
 
 function summarize(scan: ImageScan, resultKey: string): ScanSummary {
-  return { image: scan.image, resultKey, outcome: scan.outcome, counts: countBySeverity(scan.findings) };
+  const summary: ScanSummary = { image: scan.image, resultKey, outcome: scan.outcome, counts: countBySeverity(scan.findings) };
+  if (scan.scannedAs) summary.scannedAs = scan.scannedAs;
+  if (scan.digest) summary.digest = scan.digest;
+  return summary;
 }
 
 // One scratch folder for Trivy's reports per process, rather than a folder a scan; removed when the process exits.
@@ -91,45 +94,33 @@ export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings
     const dir = await scratchDir();
     // Again each time: a temp cleaner may have removed it while the worker ran for weeks.
     await mkdir(dir, { recursive: true });
-    const outputFile = join(dir, `${randomUUID()}.json`);
-    let failure: ScanFailure | undefined;
-    let scan: ImageScan | undefined;
+    const pass: PassContext = { signal: ctx.cancellationSignal, heartbeat: () => ctx.heartbeat({ image: record.image }) };
+    let outcome: ScanResult;
     const trivyStarted = Date.now();
     try {
       const vex = deps.trivy.vex?.length ? await scanVexOf(input.runKey) : undefined;
-      const run = await runTrivy(deps.trivy.bin, trivyArgs(deps.trivy, record, outputFile, databaseDir, vex?.args), {
-        env: trivyEnvironment(deps.trivy),
-        timeoutMs: (deps.trivy.timeoutSeconds + (deps.trivy.timeoutGraceSeconds ?? 30)) * 1000,
-        signal: ctx.cancellationSignal,
-        onTick: () => ctx.heartbeat({ image: record.image }),
-        tickMs: deps.trivy.heartbeatSeconds * 1000,
-      });
-      if (run.timedOut) {
-        failure = { type: 'ScanTimeout', permanent: false, summary: `scan of ${record.image} exceeded ${deps.trivy.timeoutSeconds}s and was killed` };
-      } else if (run.exitCode !== 0) {
-        failure = classifyTrivyFailure(run.stderr || `exit code ${run.exitCode ?? run.signal}`);
-      } else {
-        const text = await readFile(outputFile, 'utf8').catch(() => run.stdout);
-        try {
-          scan = parseTrivyReport(text, record.image);
-          for (const f of scan.findings) if (f.vex) f.vex.source = vex?.names.get(f.vex.source) ?? f.vex.source;
-        } catch (error) {
-          if (!(error instanceof UnparsableReportError)) throw error;
-          failure = { type: 'UnparsableReport', permanent: true, summary: error.message };
-        }
-      }
+      const quota =
+        deps.trivy.rateLimitDeadlineSeconds !== undefined
+          ? registryQuota(
+              deps.store,
+              input.runKey,
+              { pauseSeconds: deps.trivy.rateLimitBackoffSeconds, deadlineSeconds: deps.trivy.rateLimitDeadlineSeconds },
+              { heartbeat: (details) => ctx.heartbeat(details), sleep: (ms) => ctx.sleep(ms) },
+            )
+          : undefined;
+      outcome = await scanByPath({ trivy: deps.trivy, store: deps.store, record, databaseDir, vex, scratch: dir, pass, quota, warn: (m) => ctx.log.warn(m) });
     } catch (error) {
       if (error instanceof ScannerNotInstalledError) {
         throw ApplicationFailure.create({ type: 'ScannerNotInstalled', message: error.message, nonRetryable: true });
       }
       throw error;
-    } finally {
-      await rm(outputFile, { force: true });
     }
+    const failure: ScanFailure | undefined = outcome.failure;
+    const scan: ImageScan | undefined = outcome.scan;
 
     countScan(failure?.type ?? scan!.outcome, (Date.now() - trivyStarted) / 1000);
     if (failure) {
-      const failed: ImageScan = { image: record.image, outcome: 'failed', osScanned: false, findings: [], failure };
+      const failed: ImageScan = { image: record.image, outcome: 'failed', osScanned: false, findings: [], failure, digest: outcome.digest, scannedAs: outcome.scannedAs };
       await deps.store.writeJson(resultKey, failed);
       // A failure the product handles (it is in the summary and on the site) is one log line, not
       // the SDK's stack trace: benign failures are logged at DEBUG by the SDK and count no error metric.

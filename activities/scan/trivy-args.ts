@@ -14,8 +14,15 @@ export const QUIET_TRIVY = ['--skip-version-check', '--disable-telemetry'];
  * opened read-only, so any number of scans share it; the layer cache is chosen by
  * `trivyEnvironment`, outside the command line.
  */
-export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFile: string, databaseDir = settings.cacheDir, vex: string[] = []): string[] {
-  const args = ['image', '--format', 'json', '--scanners', 'vuln', '--quiet', ...QUIET_TRIVY, '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
+export function trivyArgs(
+  settings: TrivySettings,
+  image: ImageRecord,
+  outputFile: string,
+  databaseDir = settings.cacheDir,
+  vex: string[] = [],
+  how: { target?: string; sbomFile?: string; listAllPkgs?: boolean } = {},
+): string[] {
+  const args = [how.sbomFile ? 'sbom' : 'image', '--format', 'json', '--scanners', 'vuln', '--quiet', ...QUIET_TRIVY, '--timeout', `${settings.timeoutSeconds}s`, '--output', outputFile];
   if (settings.server) {
     args.push('--cache-dir', settings.cacheDir, '--server', settings.server);
   } else {
@@ -23,7 +30,9 @@ export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFil
     args.push('--cache-dir', databaseDir, '--skip-db-update', '--skip-java-db-update');
   }
   if (settings.severities.length > 0) args.push('--severity', settings.severities.join(','));
-  if (image.windows) args.push('--platform', 'windows/amd64');
+  if (image.windows && !how.sbomFile) args.push('--platform', 'windows/amd64');
+  // Every package in the JSON, so that `trivy convert` can make the image's SBOM from it.
+  if (how.listAllPkgs) args.push('--list-all-pkgs');
   if (vex.length > 0) {
     // Suppressed findings stay in the report (ExperimentalModifiedFindings) with their statement:
     // the CSV keeps them as ignores, never drops them.
@@ -32,8 +41,13 @@ export function trivyArgs(settings: TrivySettings, image: ImageRecord, outputFil
     // The repositories are downloaded once per run by prepareScanner, never by each scan.
     if (vex.includes('repo')) args.push('--skip-vex-repo-update');
   }
-  args.push(image.image);
+  args.push(how.sbomFile ?? how.target ?? image.image);
   return args;
+}
+
+/** `trivy convert`: the JSON report of a full scan (with --list-all-pkgs) into a CycloneDX SBOM; no DB, no registry. */
+export function convertArgs(reportFile: string, sbomFile: string): string[] {
+  return ['convert', '--format', 'cyclonedx', '--quiet', ...QUIET_TRIVY, '--output', sbomFile, reportFile];
 }
 
 /** TRIVY_CACHE_BACKEND for the scan's process: the password stays out of its argv. */

@@ -22,4 +22,15 @@ export interface TrivySettings {
   heartbeatSeconds: number;
   /** VEX sources given to every scan (`--vex`, `--show-suppressed`); files checked at start-up (worker/config.ts). */
   vex?: VexSource[];
+  /**
+   * The version `bin` reports (worker start-up): SBOMs are kept per digest and Trivy version.
+   * With `crane`, turns re-matching on; without either, every scan is a full scan as before.
+   */
+  version?: string;
+  /** go-containerregistry's `crane`, which resolves each tag's digest with a free HEAD (registry/resolve-digest.ts). */
+  crane?: string;
+  /** Every image pulled and scanned in full, its SBOM made again (IMAGE_SCANNING_FULL_SCAN; `run --full`). */
+  fullScan?: boolean;
+  /** Seconds a run may wait on a registry's pull quota before its waiting images fail as RegistryRateLimited. */
+  rateLimitDeadlineSeconds?: number;
 }

@@ -1,0 +1,65 @@
+/** The change check: a tag's digest from one HEAD of its manifest (`crane digest`), with the credentials and registry rules Trivy uses. */
+import { execFile, type ExecFileException } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registryOf } from '../../core/rematch.js';
+
+export type DigestCheck = { digest: string } | { unavailable: string };
+
+/**
+ * crane's `digest` falls back to a GET of the manifest when the HEAD fails (pkg/crane/digest.go at
+ * v0.21.9), and a GET is a counted pull. Its warning says so on stderr: such an answer is not used,
+ * the image takes a full scan, as for a registry that cannot be asked with HEAD.
+ */
+const FELL_BACK_TO_GET = 'HEAD request failed, falling back on GET';
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The key Docker's config (and go-containerregistry's keychain) uses for a registry. */
+function dockerConfigKey(registry: string): string {
+  return registry === 'docker.io' || registry === 'index.docker.io' ? 'https://index.docker.io/v1/' : registry;
+}
+
+/**
+ * Resolves `image`'s digest with `crane digest`, never failing: whatever goes wrong (unreachable,
+ * no HEAD, no digest, refused) comes back as `unavailable` with crane's words, and the image then
+ * takes today's path (a full scan) whose own error, if any, is the one reported.
+ *
+ * Credentials: Docker's config and credential helpers (crane reads them like Trivy does), unless
+ * TRIVY_USERNAME/TRIVY_PASSWORD are set, which win as they do in Trivy: they are given to crane
+ * as a Docker config of their own for the image's registry (first pair when several are listed).
+ * Loopback registries are spoken to over plain HTTP by both (go-containerregistry's rule); TRIVY_INSECURE
+ * adds `--insecure`.
+ */
+export async function resolveDigest(crane: string, image: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DigestCheck> {
+  const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
+  const args = ['digest', image];
+  if (/^(1|true)$/i.test(env.TRIVY_INSECURE ?? '')) args.push('--insecure');
+  let configDir: string | undefined;
+  try {
+    const username = env.TRIVY_USERNAME?.split(',')[0];
+    const password = env.TRIVY_PASSWORD?.split(',')[0];
+    if (username && password !== undefined) {
+      configDir = await mkdtemp(join(tmpdir(), 'image-scanning-crane-'));
+      const auth = Buffer.from(`${username}:${password}`).toString('base64');
+      await writeFile(join(configDir, 'config.json'), JSON.stringify({ auths: { [dockerConfigKey(registryOf(image))]: { auth } } }), { mode: 0o600 });
+      env.DOCKER_CONFIG = configDir;
+    }
+    const { stdout, stderr, error } = await new Promise<{ stdout: string; stderr: string; error?: ExecFileException }>((resolve) => {
+      execFile(crane, args, { env, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8' }, (err, out, errText) => resolve({ stdout: out, stderr: errText, error: err ?? undefined }));
+    });
+    if (error?.code === 'ENOENT') return { unavailable: `crane executable "${crane}" was not found` };
+    if (error?.killed) return { unavailable: `crane digest ${image} did not answer within ${(options.timeoutMs ?? 30_000) / 1000}s` };
+    if (stderr.includes(FELL_BACK_TO_GET)) return { unavailable: `the registry did not answer the HEAD of ${image}: ${firstLine(stderr)}` };
+    if (error) return { unavailable: `crane digest ${image} failed: ${firstLine(stderr) || error.message}` };
+    const digest = stdout.trim();
+    if (!DIGEST.test(digest)) return { unavailable: `crane digest ${image} printed no sha256 digest (${JSON.stringify(digest.slice(0, 80))})` };
+    return { digest };
+  } finally {
+    if (configDir) await rm(configDir, { recursive: true, force: true });
+  }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}

@@ -1,0 +1,41 @@
+/** One Trivy command of a scan (`image`, `sbom` or `convert`): run, classified on failure, its JSON report parsed on success. */
+import { readFile } from 'node:fs/promises';
+import { classifyTrivyFailure, type ScanFailure } from '../../core/failures.js';
+import type { ImageScan } from '../../core/scan.js';
+import { parseTrivyReport, UnparsableReportError } from '../../core/trivy-report.js';
+import { runTrivy } from './run-trivy.js';
+import { trivyEnvironment } from './trivy-args.js';
+import type { TrivySettings } from './trivy-settings.js';
+
+export type TrivyPass = { ok: true; text: string; scan?: ImageScan } | { ok: false; failure: ScanFailure };
+
+export interface PassContext {
+  signal?: AbortSignal;
+  heartbeat: () => void;
+}
+
+/**
+ * Runs Trivy with `args`, whose `--output` is `outputFile`. With `image`, the report is parsed as
+ * that image's scan (an unparsable one is an `UnparsableReport` failure); without, its text is returned.
+ */
+export async function trivyPass(trivy: TrivySettings, args: string[], outputFile: string, ctx: PassContext, image?: string): Promise<TrivyPass> {
+  const run = await runTrivy(trivy.bin, args, {
+    env: trivyEnvironment(trivy),
+    timeoutMs: (trivy.timeoutSeconds + (trivy.timeoutGraceSeconds ?? 30)) * 1000,
+    signal: ctx.signal,
+    onTick: ctx.heartbeat,
+    tickMs: trivy.heartbeatSeconds * 1000,
+  });
+  if (run.timedOut) {
+    return { ok: false, failure: { type: 'ScanTimeout', permanent: false, summary: `trivy ${args[0]} of ${image ?? args.at(-1)} exceeded ${trivy.timeoutSeconds}s and was killed` } };
+  }
+  if (run.exitCode !== 0) return { ok: false, failure: classifyTrivyFailure(run.stderr || `exit code ${run.exitCode ?? run.signal}`) };
+  const text = await readFile(outputFile, 'utf8').catch(() => run.stdout);
+  if (image === undefined) return { ok: true, text };
+  try {
+    return { ok: true, text, scan: parseTrivyReport(text, image) };
+  } catch (error) {
+    if (!(error instanceof UnparsableReportError)) throw error;
+    return { ok: false, failure: { type: 'UnparsableReport', permanent: true, summary: error.message } };
+  }
+}

@@ -1,0 +1,32 @@
+/** SBOMs in the result store (folder or PostgreSQL alike), one per image digest and Trivy version. */
+import { storedSbomProblem, type StoredSbom } from '../../core/rematch.js';
+import { safeName, type ResultStore } from './result-store.js';
+
+export const sbomKeys = {
+  /** Outside every run's folder: an SBOM outlives the run that made it. */
+  sbom: (digest: string, trivyVersion: string) => `sboms/trivy-${safeName(trivyVersion)}/${safeName(digest)}.json`,
+};
+
+export type SbomLookup = { stored?: StoredSbom; problem?: string };
+
+/**
+ * The SBOM stored for a digest by a Trivy version. A record that cannot be read (corrupt,
+ * truncated) or is not what its key says comes back as a problem, never as an error: the image
+ * then takes a full scan that writes a good one.
+ */
+export async function readSbom(store: ResultStore, digest: string, trivyVersion: string): Promise<SbomLookup> {
+  let value: unknown;
+  try {
+    value = await store.readJson<unknown>(sbomKeys.sbom(digest, trivyVersion));
+  } catch (error) {
+    return { problem: `the stored SBOM of ${digest} (${store.path(sbomKeys.sbom(digest, trivyVersion))}) cannot be read: ${(error as Error).message}` };
+  }
+  if (value === undefined) return {};
+  const problem = storedSbomProblem(value, digest, trivyVersion);
+  if (problem) return { problem: `${problem} (${store.path(sbomKeys.sbom(digest, trivyVersion))})` };
+  return { stored: value as StoredSbom };
+}
+
+export async function writeSbom(store: ResultStore, record: StoredSbom): Promise<void> {
+  await store.writeJson(sbomKeys.sbom(record.digest, record.trivyVersion), record);
+}
