@@ -47,7 +47,8 @@ export function trivyArgs(
 
 /** `trivy convert`: the JSON report of a full scan (with --list-all-pkgs) into a CycloneDX SBOM; no DB, no registry. */
 export function convertArgs(reportFile: string, sbomFile: string): string[] {
-  return ['convert', '--format', 'cyclonedx', '--quiet', ...QUIET_TRIVY, '--output', sbomFile, reportFile];
+  // convert takes neither --skip-version-check nor --disable-telemetry (v0.74.0): it contacts nothing.
+  return ['convert', '--format', 'cyclonedx', '--quiet', '--output', sbomFile, reportFile];
 }
 
 /** TRIVY_CACHE_BACKEND for the scan's process: the password stays out of its argv. */
