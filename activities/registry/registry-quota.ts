@@ -64,7 +64,7 @@ export function registryQuota(store: ResultStore, runKey: string, settings: Quot
         if (!pause || pause.until <= at) return;
         if (at >= end) {
           throw new QuotaDeadlineError(
-            `${image}: still waiting for ${registry}'s pull quota (${pause.reason}) when the run's deadline of ${settings.deadlineSeconds}s passed`,
+            `still waiting for ${registry}'s pull quota (${pause.reason}) when the run's deadline of ${settings.deadlineSeconds}s passed`,
           );
         }
         ctx.heartbeat({ image, waiting: registry, until: new Date(pause.until).toISOString() });

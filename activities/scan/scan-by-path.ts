@@ -66,7 +66,8 @@ export async function scanByPath(input: ScanByPathInput): Promise<ScanResult> {
     if (rematched.scan) return { scan: { ...rematched.scan, scannedAs: 'rematched', digest }, scannedAs: 'rematched', digest };
     input.warn(`re-match of ${record.image} failed (${rematched.failure?.type}: ${rematched.failure?.summary}); full scan`);
   }
-  return fullScan(input, rematching ? digest : undefined, stored?.verified === false ? stored : undefined);
+  if (!rematching) return fullScan(input, undefined, undefined, false);
+  return fullScan(input, digest, stored?.verified === false ? stored : undefined, true);
 }
 
 async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanResult> {
@@ -83,7 +84,8 @@ async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanRe
   }
 }
 
-async function fullScan(input: ScanByPathInput, digest: string | undefined, unverified: StoredSbom | undefined): Promise<ScanResult> {
+/** `rematching` false: exactly the scan of before re-matching (the tag, Trivy's report as it is, no path recorded). */
+async function fullScan(input: ScanByPathInput, digest: string | undefined, unverified: StoredSbom | undefined, rematching: boolean): Promise<ScanResult> {
   const { trivy, record } = input;
   const outputFile = join(input.scratch, `${randomUUID()}.json`);
   const target = digest ? pinnedReference(record.image, digest) : record.image;
@@ -101,9 +103,10 @@ async function fullScan(input: ScanByPathInput, digest: string | undefined, unve
       const run = await trivyPass(trivy, trivyArgs(trivy, record, outputFile, input.databaseDir, input.vex?.args, { target, listAllPkgs: makeSbom }), outputFile, input.pass, record.image);
       if (!run.ok) {
         if (run.failure.type === 'RegistryRateLimited' && input.quota && (await input.quota.rateLimited(registry, record.image, run.failure.summary))) continue;
-        return { failure: run.failure, scannedAs: 'pulled', digest };
+        return rematching ? { failure: run.failure, scannedAs: 'pulled', digest } : { failure: run.failure };
       }
       await input.quota?.pulled(registry);
+      if (!rematching) return { scan: withVexNames(run.scan!, input.vex?.names) };
       const scan: ImageScan = { ...normalizeScan(withVexNames(run.scan!, input.vex?.names), record.image), scannedAs: 'pulled' };
       if (digest) scan.digest = digest;
       if (unverified) scan.needsFullScans = unverified.unverifiedReason ?? 'its SBOM did not reproduce its scan';

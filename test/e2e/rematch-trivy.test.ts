@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -17,9 +17,10 @@ import { parseReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';
 import { PROJECT_ROOT } from '../../host/paths.js';
 import { storeKeys } from '../../activities/store/result-store.js';
+import { sbomKeys } from '../../activities/store/sbom-store.js';
 import { startHubFront } from '../fakes/hub-front.js';
 import { Harness } from '../helpers/harness.js';
-import { testWorker } from '../helpers/temporal.js';
+import { capturedLogs, testWorker } from '../helpers/temporal.js';
 import { copySampleCache, locateSample, SAMPLE_IMAGES } from './offline-sample.js';
 import { useSampleServices } from './sample-services.js';
 
@@ -129,5 +130,98 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     assert.deepEqual(scans4.map((s) => s.scannedAs), refs.map((r) => (r === front.ref(SAMPLE_IMAGES.noOs) ? 'pulled' : 'rematched')));
     const rows4 = parseReportCsv(await h.readReport('e2e'), 'cves-e2e.csv');
     assert.ok(rows4.some((r) => r.image === front.ref(SAMPLE_IMAGES.noOs) && r.vulnerabilityId === 'CVE-2099-2001'), 'the re-pushed tag reports its new content under its own name');
+  });
+
+  /** A harness, a front and a run function over `images` (sample repositories) through the front. */
+  async function setUp(images: string[], quota: { limit: number; windowMs: number }, extra: { rateLimitBackoffSeconds?: number; rateLimitDeadlineSeconds?: number } = {}) {
+    const front = await startHubFront({ target: services.registry.host, ...quota });
+    const h = await Harness.create('image-scanning-rematch-');
+    const deps = h.deps({
+      bin: trivy,
+      crane: crane as string,
+      version: trivyVersion(trivy),
+      timeoutSeconds: 120,
+      rateLimitDeadlineSeconds: extra.rateLimitDeadlineSeconds ?? 600,
+      rateLimitBackoffSeconds: extra.rateLimitBackoffSeconds ?? 1,
+      cacheDir: await copySampleCache(join(h.dir, 'trivy-cache')),
+    });
+    const refs = images.map((i) => front.ref(i));
+    const list = await h.writeList('images.txt', refs);
+    const run = async () => {
+      const worker = await testWorker(services.env, deps, `rematch-${randomUUID()}`, { maxConcurrentActivityTaskExecutions: 4 });
+      return worker.runUntil(async () => (await startRun(services.env.client, { releases: [{ name: 'e2e', images: list }] }, { taskQueue: worker.options.taskQueue })).result());
+    };
+    const scans = async (runKey: string) => Promise.all(refs.map(async (ref) => (await deps.store.readJson<ImageScan>(storeKeys.result(runKey, ref)))!));
+    return { front, h, deps, refs, run, scans };
+  }
+
+  it('waits on a spent quota and completes when the window opens, with no failed scan', async (t) => {
+    const images = [SAMPLE_IMAGES.alpine, SAMPLE_IMAGES.debian, SAMPLE_IMAGES.noOs, SAMPLE_IMAGES.goApp];
+    const { front, run } = await setUp(images, { limit: 2, windowMs: 8_000 });
+    t.after(() => front.stop());
+    const started = Date.now();
+    const summary = await run();
+    const elapsed = Date.now() - started;
+    t.diagnostic(`quota 2 per 8 s, 4 images: ${elapsed} ms, ${JSON.stringify(front.counts())}`);
+    assert.equal(summary.releases[0]!.result?.failed, 0, JSON.stringify(summary.releases[0]));
+    assert.equal(front.counts().manifestGets, 4);
+    assert.ok(front.counts().refused >= 1, 'pulls past the quota were refused, then waited for');
+    assert.ok(elapsed >= 7_000, `the run waited for the window (${elapsed} ms)`);
+  });
+
+  it('fails exactly the images still waiting at the run deadline, each named', async (t) => {
+    const images = [SAMPLE_IMAGES.alpine, SAMPLE_IMAGES.debian, SAMPLE_IMAGES.goApp];
+    const { front, run, refs } = await setUp(images, { limit: 1, windowMs: 10 * 60_000 }, { rateLimitDeadlineSeconds: 4 });
+    t.after(() => front.stop());
+    const summary = await run();
+    const result = summary.releases[0]!.result!;
+    t.diagnostic(`quota 1 per 10 min, deadline 4 s: ${JSON.stringify(front.counts())}; ${JSON.stringify(result.failedSample)}`);
+    assert.equal(front.counts().manifestGets, 1);
+    assert.equal(result.failed, 2);
+    assert.deepEqual(result.failedByType, { RegistryRateLimited: 2 });
+    const pulled = Object.keys(front.pullsByRepository());
+    const waiting = refs.filter((r) => !pulled.some((p) => r.includes(`/${p}:`)));
+    assert.equal(waiting.length, 2);
+    for (const ref of waiting) assert.ok(result.failedSample.some((m) => m.includes(ref) && /deadline/.test(m)), `${ref} is named: ${result.failedSample.join(' | ')}`);
+  });
+
+  it('takes a full scan, with a warning and nothing lost, for a corrupt, truncated or other-version SBOM, and for a registry without HEAD', async (t) => {
+    const images = [SAMPLE_IMAGES.alpine, SAMPLE_IMAGES.goApp, SAMPLE_IMAGES.debian];
+    const { front, h, deps, run, scans, refs } = await setUp(images, { limit: 100, windowMs: 60 * 60_000 });
+    t.after(() => front.stop());
+    const first = await run();
+    const csv = await h.readReport('e2e');
+    const firstScans = await scans(first.runKey);
+    const version = trivyVersion(trivy)!;
+    const sbomPath = (i: number) => deps.store.path(sbomKeys.sbom(firstScans[i]!.digest!, version));
+    await writeFile(sbomPath(0), '{ this is not JSON');
+    await truncate(sbomPath(1), 200);
+    const other = JSON.parse(await readFile(sbomPath(2), 'utf8')) as { sbom: { metadata: { tools: { components: { name: string; version: string }[] } } } };
+    for (const c of other.sbom.metadata.tools.components) if (c.name === 'trivy') c.version = '0.0.1';
+    await writeFile(sbomPath(2), JSON.stringify(other));
+    front.reset();
+    capturedLogs.length = 0;
+    const second = await run();
+    t.diagnostic(`bad SBOMs: ${JSON.stringify(front.counts())}`);
+    assert.equal(second.releases[0]!.result?.failed, 0);
+    assert.deepEqual((await scans(second.runKey)).map((s) => s.scannedAs), ['pulled', 'pulled', 'pulled']);
+    assert.equal(front.counts().manifestGets, 3);
+    for (const ref of refs) assert.ok(capturedLogs.some((l) => l.includes(`stored SBOM of ${ref} not used`)), `a warning names ${ref}`);
+    assert.ok(capturedLogs.some((l) => /made by Trivy 0\.0\.1/.test(l)), 'the other version is named');
+    assert.equal(await h.readReport('e2e'), csv, 'nothing lost: the same CSV');
+    // The SBOMs were made again: the next run re-matches.
+    front.reset();
+    const third = await run();
+    assert.deepEqual((await scans(third.runKey)).map((s) => s.scannedAs), ['rematched', 'rematched', 'rematched']);
+    assert.equal(front.counts().manifestGets, 0);
+
+    // A registry that cannot be asked with HEAD: full scans (crane's fallback GET is refused as an answer).
+    front.refuseHead(true);
+    front.reset();
+    const fourth = await run();
+    t.diagnostic(`no HEAD: ${JSON.stringify(front.counts())}`);
+    assert.equal(fourth.releases[0]!.result?.failed, 0);
+    assert.deepEqual((await scans(fourth.runKey)).map((s) => s.scannedAs), ['pulled', 'pulled', 'pulled']);
+    assert.equal(await h.readReport('e2e'), csv);
   });
 });
