@@ -69,7 +69,7 @@ const releaseOptions = (command: Command) =>
 async function scheduleFrom(options: { config?: string; id?: string }): Promise<WeeklySchedule> {
   const file = options.config ? await loadFileConfig(options.config) : undefined;
   const s = file?.schedule;
-  return { id: options.id ?? s?.id ?? 'image-scanning-weekly', dayOfWeek: s?.dayOfWeek ?? 'MONDAY', hour: s?.hour ?? 3, catchupWindow: s?.catchupWindow ?? '1 day', taskQueue: loadEnvConfig().TEMPORAL_TASK_QUEUE };
+  return { id: options.id ?? s?.id ?? 'image-scanning-weekly', every: s?.every ?? 'week', dayOfWeek: s?.dayOfWeek ?? 'MONDAY', hour: s?.hour ?? 3, catchupWindow: s?.catchupWindow ?? '1 day', taskQueue: loadEnvConfig().TEMPORAL_TASK_QUEUE };
 }
 
 async function withClient<T>(fn: (client: Awaited<ReturnType<typeof connectClient>>['client']) => Promise<T>): Promise<T> {

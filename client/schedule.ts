@@ -5,6 +5,8 @@ import { scanReleases } from '../workflows/scan-releases.js';
 
 export interface WeeklySchedule {
   id: string;
+  /** `day`: every day at `hour`; `week` (the default): on `dayOfWeek`. */
+  every?: 'week' | 'day';
   dayOfWeek: 'SUNDAY' | 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY';
   hour: number;
   catchupWindow: string;
@@ -16,7 +18,11 @@ export function scheduleOptions(schedule: WeeklySchedule, input: ScanReleasesInp
   return {
     scheduleId: schedule.id,
     spec: {
-      calendars: [{ comment: 'weekly CVE scan', dayOfWeek: schedule.dayOfWeek, hour: schedule.hour, minute: 0 }],
+      calendars: [
+        schedule.every === 'day'
+          ? { comment: 'daily CVE scan', hour: schedule.hour, minute: 0 }
+          : { comment: 'weekly CVE scan', dayOfWeek: schedule.dayOfWeek, hour: schedule.hour, minute: 0 },
+      ],
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: schedule.catchupWindow },
     action: {
@@ -26,7 +32,7 @@ export function scheduleOptions(schedule: WeeklySchedule, input: ScanReleasesInp
       taskQueue: schedule.taskQueue ?? TASK_QUEUE,
       workflowId: schedule.id,
       typedSearchAttributes: [{ key: RELEASE_SEARCH_KEY, value: input.releases.map((r) => r.name) }],
-      staticSummary: `Weekly CVE scan of ${input.releases.map((r) => r.name).join(', ')}`,
+      staticSummary: `${schedule.every === 'day' ? 'Daily' : 'Weekly'} CVE scan of ${input.releases.map((r) => r.name).join(', ')}`,
     },
   };
 }

@@ -201,6 +201,8 @@ const FileSchema = z.strictObject({
   schedule: z
     .strictObject({
       id: z.string().min(1).default('image-scanning-weekly'),
+      /** `day`: every day at `hour` (re-matching makes a run cheap); `week` (default): on `dayOfWeek`. */
+      every: z.enum(['week', 'day'], { message: 'must be "week" or "day"' }).default('week'),
       dayOfWeek: z.enum(['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY']).default('MONDAY'),
       hour: z.number().int().min(0).max(23).default(3),
       catchupWindow: z.string().min(1).default('1 day'),

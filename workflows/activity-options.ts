@@ -10,7 +10,10 @@ export const PERMANENT_SCAN_FAILURE_TYPES = [
 ] as const satisfies readonly PermanentScanFailure[];
 
 export const scanActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '45 minutes',
+  // A scan may wait on a registry's pull quota (a 429 pauses pulls) up to the run's deadline
+  // (IMAGE_SCANNING_RATE_LIMIT_DEADLINE, 24 h by default), heartbeating; Trivy itself is bounded by
+  // TRIVY_TIMEOUT and a dead worker by the heartbeat timeout. Timeouts are not part of replay's check.
+  startToCloseTimeout: '26 hours',
   // Scans heartbeat every few seconds; a dead worker is noticed and the scan handed to another.
   heartbeatTimeout: '30 seconds',
   // Wait until Trivy is really killed before the workflow moves on.
