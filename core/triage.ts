@@ -61,7 +61,7 @@ export interface ReleaseReportHead {
   release: string;
   /** The run's date (YYYY-MM-DD): what ignores' end dates were judged against, so a reader of the rows judges the same. */
   date: string;
-  images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[] };
+  images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[]; scans?: ImageScanWay[] };
   problems: TriageProblem[];
   changes: { new: number; fixed: number; unchanged: number };
 }
@@ -71,6 +71,15 @@ export interface ReleaseReport extends ReleaseReportHead {
   rows: TriagedFinding[];
   /** Previous rows of images whose scan failed this run, kept verbatim. */
   carriedRows: PreviousRow[];
+}
+
+/** How one image was scanned this run (re-matching): path, digest, registry, and why it needs full scans if it does. */
+export interface ImageScanWay {
+  image: string;
+  registry: string;
+  scannedAs: 'rematched' | 'pulled';
+  digest?: string;
+  needsFullScans?: string;
 }
 
 export interface ReleaseReportSummary {
@@ -92,6 +101,12 @@ export interface ReleaseReportSummary {
   expiredIgnores?: TriageCounts['expiredIgnores'];
   /** Findings a VEX statement calls not affected that a person's row keeps open. */
   vexDisagreements?: TriageCounts['vexDisagreements'];
+  /** Re-matching (absent before it, or with it off): images by path, pulls per registry, images needing full scans and why. */
+  scanPaths?: { rematched: number; pulled: number };
+  pullsByRegistry?: Record<string, number>;
+  needsFullScans?: { image: string; reason: string }[];
+  /** Path and digest of each image scanned this run, in the CSV's image order. */
+  imageScans?: ImageScanWay[];
 }
 
 export interface MergeInput {
@@ -102,6 +117,19 @@ export interface MergeInput {
   previous: PreviousRow[];
   /** Date stamped on findings seen for the first time (YYYY-MM-DD). */
   today: string;
+}
+
+/** The summary's re-matching fields from the images' ways of scanning; none when no image recorded one. */
+function scanWays(ways: ImageScanWay[] | undefined): Pick<ReleaseReportSummary, 'scanPaths' | 'pullsByRegistry' | 'needsFullScans' | 'imageScans'> {
+  if (!ways || ways.length === 0) return {};
+  const pullsByRegistry: Record<string, number> = {};
+  for (const w of ways) if (w.scannedAs === 'pulled') pullsByRegistry[w.registry] = (pullsByRegistry[w.registry] ?? 0) + 1;
+  return {
+    scanPaths: { rematched: ways.filter((w) => w.scannedAs === 'rematched').length, pulled: ways.filter((w) => w.scannedAs === 'pulled').length },
+    pullsByRegistry,
+    needsFullScans: ways.filter((w) => w.needsFullScans).map((w) => ({ image: w.image, reason: w.needsFullScans! })),
+    imageScans: ways,
+  };
 }
 
 /**
@@ -166,6 +194,7 @@ export class ReportTally {
       vexIgnored: this.triage.vexIgnored,
       expiredIgnores: [...this.triage.expiredIgnores],
       vexDisagreements: [...this.triage.vexDisagreements],
+      ...scanWays(head.images.scans),
     };
   }
 }
@@ -182,6 +211,7 @@ export class ReleaseMerge {
   private readonly problems: TriageProblem[] = [];
   private readonly failed: FailedImage[] = [];
   private readonly osNotScanned: string[] = [];
+  private readonly ways: ImageScanWay[] = [];
   private readonly scanned = new Set<string>();
   private clean = 0;
   private withFindings = 0;
@@ -212,6 +242,12 @@ export class ReleaseMerge {
       return undefined;
     }
     this.scanned.add(record.image);
+    if (scan.scannedAs) {
+      const way: ImageScanWay = { image: record.image, registry: record.registry, scannedAs: scan.scannedAs };
+      if (scan.digest) way.digest = scan.digest;
+      if (scan.needsFullScans) way.needsFullScans = scan.needsFullScans;
+      this.ways.push(way);
+    }
     if (!scan.osScanned) this.osNotScanned.push(record.image);
     if (scan.findings.length === 0) {
       if (scan.osScanned) this.clean++;
@@ -279,6 +315,7 @@ export class ReleaseMerge {
         clean: this.clean,
         osNotScanned: this.osNotScanned.map((image) => ({ image })).sort(byPosition).map((i) => i.image),
         failed: [...this.failed].sort(byPosition),
+        ...(this.ways.length > 0 ? { scans: [...this.ways].sort(byPosition) } : {}),
       },
       problems: [...this.problems].sort(byPosition),
       // Fixed: a previous (image, package, id) that is gone although its image was scanned, or whose image left the release.

@@ -15,6 +15,7 @@ import { startRun } from '../../client/scan.js';
 import { trivyVersion } from '../../client/trivy-cli.js';
 import { parseReportCsv } from '../../core/render/csv.js';
 import type { ImageScan } from '../../core/scan.js';
+import type { ReleaseReportSummary } from '../../core/triage.js';
 import { PROJECT_ROOT } from '../../host/paths.js';
 import { storeKeys } from '../../activities/store/result-store.js';
 import { sbomKeys } from '../../activities/store/sbom-store.js';
@@ -102,6 +103,11 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     assert.equal(second.manifestHeads, images.length, 'one free HEAD an image');
     assert.ok((await results(summary.runKey)).every((s) => s.scannedAs === 'rematched'));
     assert.equal(await h.readReport('e2e'), csv1, 'the CSV is byte-identical');
+    const summary2 = JSON.parse(await readFile(join(h.reportsDir, 'cves-e2e.summary.json'), 'utf8')) as ReleaseReportSummary;
+    assert.deepEqual(summary2.scanPaths, { rematched: 5, pulled: 0 });
+    assert.deepEqual(summary2.pullsByRegistry, {});
+    assert.deepEqual(summary2.needsFullScans, []);
+    assert.ok(summary2.imageScans?.every((w) => /^sha256:/.test(w.digest ?? '')));
 
     // A DB update that adds an advisory: found in every unchanged image that has zlib, still no pull.
     front.reset();
@@ -126,6 +132,9 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     t.diagnostic(`run 4 (no-os re-pushed, quota 1): ${JSON.stringify(fourth)} by repository ${JSON.stringify(front.pullsByRepository())}`);
     assert.equal(summary.releases[0]!.result?.failed, 0, JSON.stringify(summary.releases[0]));
     assert.deepEqual(front.pullsByRepository(), { 'e2e/no-os': 1 });
+    const summary4 = JSON.parse(await readFile(join(h.reportsDir, 'cves-e2e.summary.json'), 'utf8')) as ReleaseReportSummary;
+    assert.deepEqual(summary4.scanPaths, { rematched: 4, pulled: 1 });
+    assert.deepEqual(summary4.pullsByRegistry, { [front.host]: 1 }, 'the summary counts pulls per registry');
     const scans4 = await results(summary.runKey);
     assert.deepEqual(scans4.map((s) => s.scannedAs), refs.map((r) => (r === front.ref(SAMPLE_IMAGES.noOs) ? 'pulled' : 'rematched')));
     const rows4 = parseReportCsv(await h.readReport('e2e'), 'cves-e2e.csv');
