@@ -1,6 +1,6 @@
 import { SEVERITIES, countBySeverity } from '../finding.js';
 import type { ReleaseHistory } from '../history.js';
-import { imagesOfReleases, type FailedImage, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../triage.js';
+import { imagesOfReleases, type FailedImage, type ImageScanWay, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../triage.js';
 import type { TriageListEntry } from '../triage-state.js';
 import { safeHttpUrl } from './markdown.js';
 import { renderSeverityChart } from './site-chart.js';
@@ -234,7 +234,11 @@ function releaseSummary(report: ReleaseReportHead, s: ReleaseReportSummary): str
   const expired = s.expiredIgnores?.length ? `; ${formatCount(s.expiredIgnores.length)} ignores expired` : '';
   const disagree = s.vexDisagreements?.length ? `; ${formatCount(s.vexDisagreements.length)} VEX disagreements` : '';
   const ignored = (s.ignored ? `; ${formatCount(s.ignored)} ignored${vex}` : '') + expired + disagree;
-  return `<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
+  const pulls = Object.entries(s.pullsByRegistry ?? {}).map(([registry, n]) => `${formatCount(n)} from ${escapeHtml(registry)}`);
+  const paths = s.scanPaths
+    ? `<p id="scan-paths">${formatCount(s.scanPaths.rematched)} images re-matched from their SBOMs (no pull), ${formatCount(s.scanPaths.pulled)} pulled${pulls.length ? ` (${pulls.join(', ')})` : ''}${s.needsFullScans?.length ? `; ${formatCount(s.needsFullScans.length)} need full scans: ${s.needsFullScans.map((n) => escapeHtml(n.image)).join(', ')}` : ''}.</p>`
+    : '';
+  return `${paths}<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
 }
 
 /**
@@ -274,6 +278,8 @@ export function renderReleasePage(report: ReleaseReportHead & { rows?: TriagedFi
 export interface ImageInRelease {
   release: string;
   failed?: FailedImage;
+  /** How it was scanned this run (re-matched or pulled) and the digest, when re-matching is on. */
+  scan?: ImageScanWay;
   osNotScanned: boolean;
   rows: TriagedFinding[];
 }
@@ -290,7 +296,7 @@ export interface ImageView {
 
 /** The releases' heads indexed for building image views one image at a time. */
 export class ImageViewIndex {
-  private readonly releases: { release: string; records: Map<string, ReleaseReportHead['images']['records'][number]>; failed: Map<string, FailedImage>; osNotScanned: Set<string> }[];
+  private readonly releases: { release: string; records: Map<string, ReleaseReportHead['images']['records'][number]>; failed: Map<string, FailedImage>; osNotScanned: Set<string>; scans: Map<string, ImageScanWay> }[];
 
   constructor(
     heads: Pick<ReleaseReportHead, 'release' | 'images'>[],
@@ -301,6 +307,7 @@ export class ImageViewIndex {
       records: new Map(h.images.records.map((r) => [r.image, r])),
       failed: new Map(h.images.failed.map((f) => [f.image, f])),
       osNotScanned: new Set(h.images.osNotScanned),
+      scans: new Map((h.images.scans ?? []).map((w) => [w.image, w])),
     }));
   }
 
@@ -314,7 +321,7 @@ export class ImageViewIndex {
       view.mirrored ||= record.mirrored;
       view.windows ||= record.windows;
       record.projects.forEach((p) => projects.add(p));
-      view.releases.push({ release: r.release, failed: r.failed.get(image), osNotScanned: r.osNotScanned.has(image), rows: rowsOf(i) });
+      view.releases.push({ release: r.release, failed: r.failed.get(image), osNotScanned: r.osNotScanned.has(image), scan: r.scans.get(image), rows: rowsOf(i) });
     });
     view.projects = [...projects].sort();
     return view;
@@ -340,6 +347,7 @@ export function collectImageViews(reports: ReleaseReport[], issueLinks: Record<s
 export interface ImageStatus {
   release: string;
   failed?: FailedImage;
+  scan?: ImageScanWay;
   osNotScanned: boolean;
   findings: number;
   openCritical: number;
@@ -360,11 +368,18 @@ function issueLink(view: Pick<ImageView, 'issueUrl'>): string {
 }
 
 /** A short status for an image in a release: its finding count, or why there is none. */
+/** Re-matched, pulled, or (a quota deadline passed) waiting on the registry; nothing when re-matching is off. */
+function scanPathBadge(entry: Pick<ImageStatus, 'scan' | 'failed'>): string {
+  if (entry.failed?.type === 'RegistryRateLimited') return badge('waiting', 'waiting on the registry');
+  if (!entry.scan) return '';
+  return badge(`scan-${entry.scan.scannedAs}`, entry.scan.scannedAs === 'rematched' ? 're-matched' : 'pulled');
+}
+
 function statusHtml(entry: ImageStatus): string {
-  if (entry.failed) return badge('failed', 'scan failed');
+  if (entry.failed) return badge('failed', 'scan failed') + scanPathBadge(entry);
   const count = entry.findings ? `${formatCount(entry.findings)}` : '<span class="ok">clean</span>';
   const critical = entry.openCritical;
-  return count + (critical ? ` <span class="sev sev-CRITICAL">${formatCount(critical)} CRITICAL</span>` : '') + (entry.osNotScanned ? badge('os-not-scanned', 'OS not scanned') : '');
+  return count + (critical ? ` <span class="sev sev-CRITICAL">${formatCount(critical)} CRITICAL</span>` : '') + (entry.osNotScanned ? badge('os-not-scanned', 'OS not scanned') : '') + scanPathBadge(entry);
 }
 
 export function renderImagesIndex(views: ImageIndexEntry[], releases: string[], options: SiteOptions): string {
@@ -418,6 +433,9 @@ function imageReleaseSection(entry: ImageInRelease): string {
   const gaps = [
     entry.failed ? `<p class="alert">The scan failed in this run: <strong>${escapeHtml(entry.failed.type)}</strong>: ${escapeHtml(entry.failed.summary)}</p>` : '',
     entry.osNotScanned ? '<p class="warn">Trivy could not analyse this image\'s operating system; only language packages were scanned.</p>' : '',
+    entry.scan
+      ? `<p class="scan-path">Scanned this run: ${entry.scan.scannedAs === 'rematched' ? 're-matched from its stored SBOM (no pull)' : 'pulled and scanned in full'}${entry.scan.digest ? `; digest <code>${escapeHtml(entry.scan.digest)}</code>` : ''}${entry.scan.needsFullScans ? `; needs full scans: ${escapeHtml(entry.scan.needsFullScans)}` : ''}</p>`
+      : '',
   ].join('');
   if (entry.failed) return `<section>${heading}${gaps}</section>`;
   if (entry.rows.length === 0) return `<section>${heading}${gaps}<p class="ok">No vulnerabilities found.</p></section>`;

@@ -14,6 +14,7 @@ import { findCrane } from '../../client/crane-cli.js';
 import { startRun } from '../../client/scan.js';
 import { trivyVersion } from '../../client/trivy-cli.js';
 import { parseReportCsv } from '../../core/render/csv.js';
+import { imagePageName, releasePageName } from '../../core/render/html.js';
 import type { ImageScan } from '../../core/scan.js';
 import type { ReleaseReportSummary } from '../../core/triage.js';
 import { PROJECT_ROOT } from '../../host/paths.js';
@@ -135,6 +136,12 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     const summary4 = JSON.parse(await readFile(join(h.reportsDir, 'cves-e2e.summary.json'), 'utf8')) as ReleaseReportSummary;
     assert.deepEqual(summary4.scanPaths, { rematched: 4, pulled: 1 });
     assert.deepEqual(summary4.pullsByRegistry, { [front.host]: 1 }, 'the summary counts pulls per registry');
+    // The site says how each image was scanned, and its digest.
+    const page = async (image: string) => readFile(join(h.reportsDir, 'site', imagePageName(front.ref(image))), 'utf8');
+    const noOsPage = await page(SAMPLE_IMAGES.noOs);
+    assert.match(noOsPage, /pulled and scanned in full; digest <code>sha256:[0-9a-f]{64}<\/code>/);
+    assert.match(await page(SAMPLE_IMAGES.alpine), /re-matched from its stored SBOM \(no pull\); digest <code>sha256:/);
+    assert.match(await readFile(join(h.reportsDir, 'site', releasePageName('e2e')), 'utf8'), /4 images re-matched from their SBOMs \(no pull\), 1 pulled \(1 from 127\.0\.0\.1:\d+\)/);
     const scans4 = await results(summary.runKey);
     assert.deepEqual(scans4.map((s) => s.scannedAs), refs.map((r) => (r === front.ref(SAMPLE_IMAGES.noOs) ? 'pulled' : 'rematched')));
     const rows4 = parseReportCsv(await h.readReport('e2e'), 'cves-e2e.csv');
