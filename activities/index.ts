@@ -1,7 +1,7 @@
 /** The one door of the activities: builds every room's activity from the dependencies built once. */
 import type { ActivityDeps } from './deps.js';
 import { createReconcileIssues } from './issues/index.js';
-import { createAssignScans, createResolveImages } from './lists/index.js';
+import { createAssignedImages, createAssignScans, createResolveImages } from './lists/index.js';
 import { createWriteReleaseReport } from './report/index.js';
 import { createPrepareScanner, createScanImage } from './scan/index.js';
 import { createPublishSite } from './site/index.js';
@@ -13,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     resolveImages: createResolveImages(deps),
     assignScans: createAssignScans(deps),
+    assignedImages: createAssignedImages(deps),
     prepareScanner: createPrepareScanner(deps),
     scanImage: createScanImage(deps),
     writeReleaseReport: createWriteReleaseReport(deps),

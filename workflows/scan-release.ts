@@ -4,6 +4,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -22,7 +23,9 @@ import {
   type ReleaseProgress,
 } from './messages.js';
 
-const { resolveImages, assignScans } = proxyActivities<Activities>(listActivityOptions);
+const { resolveImages, assignScans, assignedImages } = proxyActivities<Activities>(listActivityOptions);
+/** Names fetched per `assignedImages` call (activities/lists/assigned-images.ts caps it the same). */
+const NAMES_BATCH = 100;
 const { scanImage } = proxyActivities<Activities>(scanActivityOptions);
 const { prepareScanner } = proxyActivities<Activities>(scannerSetupOptions);
 const { writeReleaseReport } = proxyActivities<Activities>(reportActivityOptions);
@@ -90,6 +93,11 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
     }
 
     phase = 'scanning';
+    // Each scan's activity summary names its image (the Web UI's timeline), from names fetched a
+    // hundred at a time. Patched: histories recorded before it schedule no `assignedImages`.
+    const named = patched('scan-activity-summary');
+    let names: string[] = [];
+    let namesFrom = 0;
     let startedThisRun = 0;
     while (s.cursor < s.assigned) {
       await condition(() => inFlight < window);
@@ -100,8 +108,17 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
       }
       const index = s.cursor++;
       startedThisRun++;
+      let scan = scanImage;
+      if (named) {
+        if (index < namesFrom || index >= namesFrom + names.length) {
+          names = await assignedImages({ runKey: input.runKey, release: name, from: index, count: NAMES_BATCH });
+          namesFrom = index;
+        }
+        const image = names[index - namesFrom];
+        if (image) scan = proxyActivities<Activities>({ ...scanActivityOptions, summary: image }).scanImage;
+      }
       inFlight++;
-      void scanImage({ runKey: input.runKey, release: name, index })
+      void scan({ runKey: input.runKey, release: name, index })
         .then(
           (summary) => {
             s.done++;

@@ -105,4 +105,34 @@ describe("the dev server's Web UI", { skip }, () => {
     // The old name stays registered, so runs made before the rename are found with backticks.
     await list('`Release` = "v2.9.0"');
   });
+
+  it("names each scan's image in the child's timeline, and one image's scan is found by its name", async () => {
+    const client = new Client({ connection, namespace: 'default' });
+    const childId = `${workflowId}/v2.9.0`;
+    const child = await client.workflow.getHandle(childId).describe();
+    // In history: each ActivityTaskScheduled of scanImage carries the image as its summary.
+    const history = await client.workflow.getHandle(childId).fetchHistory();
+    const { defaultPayloadConverter } = await import('@temporalio/common');
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'scanImage')
+      .map((e) => (e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary as never) : undefined));
+    const expected = images('ui-a', 0, 3);
+    assert.deepEqual([...summaries].sort(), [...expected].sort());
+    const one = expected[1]!;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const text = await eventually(
+      async () => {
+        await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(childId)}/${child.runId}/history`);
+        await page.waitForTimeout(1500);
+        const body = await page.locator('main').innerText();
+        return body.includes(one) ? body : undefined;
+      },
+      30_000,
+      `the scan of ${one} in the timeline`,
+    );
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-scan-summary.png'), fullPage: true });
+    assert.ok(text.includes(one), `the timeline names ${one}`);
+    assert.doesNotMatch(text, /scan one image with Trivy/, 'no scan reads only the generic summary');
+  });
 });
