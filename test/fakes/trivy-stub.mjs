@@ -45,14 +45,30 @@ if (args[0] === 'vex' && args[1] === 'repo' && args[2] === 'download') {
   }
   process.exit(0);
 }
-if (args[0] !== 'image') {
+// `convert` writes a minimal CycloneDX document naming this Trivy ($TRIVY_STUB_VERSION, default 0.74.0).
+if (args[0] === 'convert') {
+  log('convert', args.at(-1));
+  const bom = { bomFormat: 'CycloneDX', specVersion: '1.6', metadata: { tools: { components: [{ type: 'application', name: 'trivy', version: process.env.TRIVY_STUB_VERSION ?? '0.74.0' }] } }, components: [] };
+  writeFileSync(flag('--output'), JSON.stringify(bom));
+  process.exit(0);
+}
+if (args[0] !== 'image' && args[0] !== 'sbom') {
   process.stderr.write(`trivy-stub: unsupported command ${args.join(' ')}\n`);
   process.exit(2);
 }
-const image = args.at(-1);
-log('scan', image);
+let image = args.at(-1);
+log(args[0] === 'sbom' ? 'sbom' : 'scan', image);
 const scenarios = existsSync(join(dir, 'scenarios.json')) ? JSON.parse(readFileSync(join(dir, 'scenarios.json'), 'utf8')) : {};
-const scenario = scenarios[image] ?? scenarios.default ?? { synthetic: 1 };
+// `sbom` answers scenarios.sbom: { "sameAs": "<image>" } replays that image's report (the SBOM reproduces
+// the scan); any other scenario (e.g. { "synthetic": 0 }) answers as it says.
+let scenario = scenarios[image] ?? scenarios.default ?? { synthetic: 1 };
+if (args[0] === 'sbom') {
+  scenario = scenarios.sbom ?? { synthetic: 0 };
+  if (scenario.sameAs) {
+    image = scenario.sameAs;
+    scenario = scenarios[image] ?? scenarios.default ?? { synthetic: 1 };
+  }
+}
 
 if (scenario.waitFor) while (!existsSync(join(dir, scenario.waitFor))) await sleep(50);
 if (scenario.delayMs) await sleep(scenario.delayMs);

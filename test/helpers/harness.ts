@@ -15,7 +15,9 @@ export type StubScenario =
   | { synthetic: number; delayMs?: number; waitFor?: string }
   | { fail: string; times?: number; delayMs?: number }
   | { hang: true }
-  | { stdout: string };
+  | { stdout: string }
+  // For `trivy sbom` (the key "sbom"): answer as that image's scan would (the SBOM reproduces it).
+  | { sameAs: string };
 
 const tempDirs = new Set<string>();
 

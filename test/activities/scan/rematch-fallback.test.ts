@@ -1,0 +1,73 @@
+// The scan activity's re-match rules with the Trivy stub and a fake crane (a script printing a
+// digest): an SBOM that reproduces its scan is trusted and re-matched next run; one that does not
+// marks the image as needing full scans, listed with the reason, and never fails the scan.
+import assert from 'node:assert/strict';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createActivities } from '../../../activities/index.js';
+import { storeKeys } from '../../../activities/store/result-store.js';
+import { sbomKeys } from '../../../activities/store/sbom-store.js';
+import type { StoredSbom } from '../../../core/rematch.js';
+import type { ImageScan } from '../../../core/scan.js';
+import { assign, record, run, workspace } from '../support.js';
+
+const RELEASE = 'v2.10.1';
+const IMAGE = 'rancher/fleet-agent:v0.10.4';
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+const PINNED = `rancher/fleet-agent@${DIGEST}`;
+
+async function fakeCrane(dir: string): Promise<string> {
+  const path = join(dir, 'crane');
+  await writeFile(path, `#!/bin/sh\necho ${DIGEST}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
+  it('trusts an SBOM that reproduces the scan and re-matches it the next run without a pull', async (t) => {
+    const h = await workspace(t);
+    await h.scenarios({ default: { synthetic: 3 }, sbom: { sameAs: PINNED } });
+    const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
+    const { scanImage } = createActivities(deps);
+    await assign(deps, 'run-1', RELEASE, [record(IMAGE)]);
+    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 });
+    assert.equal(first.scannedAs, 'pulled');
+    assert.equal(first.digest, DIGEST);
+    const stored = await deps.store.readJson<StoredSbom>(sbomKeys.sbom(DIGEST, '0.74.0'));
+    assert.equal(stored?.verified, true);
+    const calls = (await h.calls()).map((c) => c.kind);
+    assert.deepEqual(calls, ['scan', 'convert', 'sbom'], 'a full scan, its SBOM made, then checked');
+    assert.ok((await h.calls())[0]!.args.includes('--list-all-pkgs') && (await h.calls())[0]!.image === PINNED, 'the full scan is of repository@digest with every package');
+
+    await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
+    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 });
+    assert.equal(second.scannedAs, 'rematched');
+    assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['sbom'], 'no image scan: no pull');
+    const a = await deps.store.readJson<ImageScan>(storeKeys.result('run-1', record(IMAGE).canonical));
+    const b = await deps.store.readJson<ImageScan>(storeKeys.result('run-2', record(IMAGE).canonical));
+    assert.deepEqual(b!.findings, a!.findings, 'the same findings either way');
+    assert.ok(a!.findings.every((f) => f.target.startsWith(`${IMAGE} (`)), 'the OS target is the image, not the digest');
+  });
+
+  it('marks an image whose SBOM does not reproduce its scan as needing full scans, and keeps pulling it', async (t) => {
+    const h = await workspace(t);
+    await h.scenarios({ default: { synthetic: 3 }, sbom: { synthetic: 0 } });
+    const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
+    const { scanImage } = createActivities(deps);
+    await assign(deps, 'run-1', RELEASE, [record(IMAGE)]);
+    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 });
+    assert.equal(first.outcome, 'findings', 'the scan itself does not fail');
+    const scan = await deps.store.readJson<ImageScan>(storeKeys.result('run-1', record(IMAGE).canonical));
+    assert.match(scan!.needsFullScans ?? '', /does not reproduce its scan: outcome findings by the full scan, clean from the SBOM/);
+    const stored = await deps.store.readJson<StoredSbom>(sbomKeys.sbom(DIGEST, '0.74.0'));
+    assert.equal(stored?.verified, false);
+
+    await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
+    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 });
+    assert.equal(second.scannedAs, 'pulled');
+    assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['scan'], 'a full scan again, and no SBOM made again');
+    const again = await deps.store.readJson<ImageScan>(storeKeys.result('run-2', record(IMAGE).canonical));
+    assert.match(again!.needsFullScans ?? '', /does not reproduce/);
+  });
+});
