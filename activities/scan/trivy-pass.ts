@@ -19,8 +19,12 @@ export interface PassContext {
  * that image's scan (an unparsable one is an `UnparsableReport` failure); without, its text is returned.
  */
 export async function trivyPass(trivy: TrivySettings, args: string[], outputFile: string, ctx: PassContext, image?: string): Promise<TrivyPass> {
+  // `sbom` and `convert` have no layers to cache, and Trivy's SBOM artifact removes its cache entry
+  // when done: on the shared Redis cache two scans of SBOMs with the same key raced ("layer cache
+  // missing", measured by bench:scan). They get a private memory cache instead.
+  const env = args[0] === 'image' || trivy.server ? trivyEnvironment(trivy) : { TRIVY_CACHE_BACKEND: 'memory' };
   const run = await runTrivy(trivy.bin, args, {
-    env: trivyEnvironment(trivy),
+    env,
     timeoutMs: (trivy.timeoutSeconds + (trivy.timeoutGraceSeconds ?? 30)) * 1000,
     signal: ctx.signal,
     onTick: ctx.heartbeat,
