@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   TRIVY_RATE_LIMIT_BACKOFF: positiveInt(300),
   TRIVY_HEARTBEAT_SECONDS: positiveInt(5),
   GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  /** `org/team-slug` whose members may triage with `/cve` comments besides people with write access to GITHUB_REPOSITORY. */
+  TRIAGE_TEAM: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be org/team-slug').optional(),
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_TOKEN_FILE: z.string().min(1).optional(),
