@@ -80,3 +80,13 @@ describe('hostile text', () => {
     assert.doesNotMatch(reply, /CVE-2024-120/);
   });
 });
+
+describe('the help block', () => {
+  it('is at the foot of every issue body, and is not itself read as commands', async () => {
+    const { renderIssueBody } = await import('../../core/render/markdown.js');
+    const { TRIAGE_HELP } = await import('../../core/triage-command.js');
+    const body = renderIssueBody({ image: 'a:1', findings: [], counts: { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 }, ignored: 0, releases: [], projects: [] } as never);
+    assert.ok(body.endsWith(TRIAGE_HELP));
+    assert.deepEqual(parseTriageComment(TRIAGE_HELP), { commands: [], problems: [] });
+  });
+});
