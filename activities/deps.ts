@@ -21,6 +21,8 @@ export interface ActivityDeps {
   issueRepository?: string;
   /** Reads release assets (anonymous is fine) and, with a token, applies issue changes. */
   github?: GitHubClient;
+  /** `org/team-slug` (TRIAGE_TEAM) whose members may triage in issues besides the repository's writers. */
+  triageTeam?: string;
   /** Whether `github` carries a token: without one, issue changes are planned, not applied. */
   githubCanWrite?: boolean;
   /** Publishes the written site directory elsewhere too (a branch/folder of a GitHub repository), in one commit. */

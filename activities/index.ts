@@ -5,6 +5,7 @@ import { createAssignedImages, createAssignScans, createResolveImages } from './
 import { createWriteReleaseReport } from './report/index.js';
 import { createPrepareScanner, createScanImage } from './scan/index.js';
 import { createPublishSite } from './site/index.js';
+import { createApplyIssueTriage } from './triage/index.js';
 
 export type { ActivityDeps, TrivySettings } from './deps.js';
 
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     prepareScanner: createPrepareScanner(deps),
     scanImage: createScanImage(deps),
     writeReleaseReport: createWriteReleaseReport(deps),
+    applyTriageComments: createApplyIssueTriage(deps),
     reconcileIssues: createReconcileIssues(deps),
     publishSite: createPublishSite(deps),
   };

@@ -7,7 +7,7 @@
  *
  *   npm run bench:github [-- --images 500 --first-run 900]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,11 @@ import { throttling } from '@octokit/plugin-throttling';
 import { createGitHub, DEFAULT_PACING, type GitHubClient } from '../activities/github/github.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { reconcileReports } from '../activities/issues/reconcile-issues.js';
-import { FolderResultStore } from '../activities/store/result-store.js';
+import { FolderResultStore, storeKeys } from '../activities/store/result-store.js';
+import { syncTriage } from '../activities/triage/index.js';
+import { renderReportCsv } from '../core/render/csv.js';
+import { readIssueMarker } from '../core/render/markdown.js';
+import { summarizeReport } from '../core/triage.js';
 import type { Finding } from '../core/finding.js';
 import type { ReleaseReport } from '../core/triage.js';
 import { startFakeGitHub, type FakeGitHub, type RecordedRequest } from '../test/fakes/github-server.js';
@@ -162,6 +166,38 @@ async function main(): Promise<void> {
     const checkRequests = [...fake.requests];
     const modelled = pacedDuration(checkRequests, scaled, 0);
 
+    // 4. Triage from issue comments: `issues sync` on 1,000 issues, unchanged, then with 50 new comments.
+    const TRIAGE_IMAGES = 1000;
+    const triageRepo = 'cve-reports-triage';
+    const t = await deps(dir, fast(), triageRepo);
+    const triaged = report(TRIAGE_IMAGES);
+    await mkdir(t.reportsDir, { recursive: true });
+    const csvPath = join(t.reportsDir, 'cves-v2.12.0.csv');
+    await writeFile(csvPath, renderReportCsv(triaged));
+    await t.store.writeFile(storeKeys.latestReportRows('v2.12.0'), csvPath);
+    const { rows: _rows, carriedRows: _carried, ...triagedHead } = triaged;
+    await t.store.writeJson(storeKeys.latestReport('v2.12.0'), { ...triagedHead, summary: summarizeReport(triaged) });
+    await reconcileReports(t, [triaged], { apply: true });
+    await syncTriage(t, ['v2.12.0']);
+    const triageRows: (string | number)[][] = [];
+    const measure = async (name: string) => {
+      fake!.clearLog();
+      const out = await syncTriage(t, ['v2.12.0']);
+      const requests = [...fake!.requests];
+      triageRows.push([name, `${out.triage.applied} applied, ${out.triage.replied} replies, ${out.issues ? `${out.issues.update} issues updated, ${out.issues.close} closed` : 'issues not redrawn'}`, requests.length, requests.filter((r) => !isWrite(r)).length, requests.filter(isWrite).length, kinds(requests), hms(pacedDuration(requests, DEFAULT_PACING, 0))]);
+    };
+    await measure(`issues sync, ${TRIAGE_IMAGES} issues, no new comment`);
+    fake.setCollaborator(OWNER, triageRepo, 'alice', 'write');
+    for (const [i, issue] of fake.issues(OWNER, triageRepo).slice(0, 50).entries()) {
+      const image = readIssueMarker(issue.body)!;
+      const n = Number(/app-(\d+):/.exec(image)![1]);
+      fake.addComment(OWNER, triageRepo, issue.number, `/cve ignore CVE-2024-${1000 + n} not reachable`, i % 10 === 9 ? 'mallory' : 'alice');
+    }
+    await measure(`issues sync, ${TRIAGE_IMAGES} issues, 50 new comments (45 by a collaborator, 5 by readers)`);
+    await measure('issues sync right after (the bot\'s own replies are new comments)');
+    await measure('issues sync again, unchanged');
+    if (fake.violations.length > 0) throw new Error(`the fake saw ${fake.violations.length} OpenAPI violations: ${JSON.stringify(fake.violations[0])}`);
+
     console.log('## GitHub requests (`npm run bench:github`)');
     console.log();
     console.log(`Machine: ${machine()}. Load average at start: ${load()}. \`reconcileReports\` (activities/issues/reconcile-issues.ts) with \`createGitHub({ token, baseUrl: fake.url, pacing: { writeMs: 0, notificationMs: 0 } })\` against the fake GitHub (test/fakes/github-server.ts, every request and response checked against GitHub's OpenAPI description), one repository, one release, one finding (two when changed) per image.`);
@@ -178,6 +214,10 @@ async function main(): Promise<void> {
         [[`${FIRST_RUN} affected images, empty repository`, firstRun.length, firstRun.filter(isWrite).length, firstRun.filter(isContentCreating).length, ...latencies.map((l) => hms(pacedDuration(firstRun, DEFAULT_PACING, l)))]],
       ),
     );
+    console.log();
+    console.log(`Triage from issue comments (\`syncTriage\`, activities/triage/sync-triage.ts: the triage pass a weekly run makes before its reports, then the issues redrawn as the run's reconciliation does), reports in a local folder:`);
+    console.log();
+    console.log(table(['sync', 'outcome', 'requests', 'reads', 'writes', 'by route', 'time under the default pacing (computed)'], triageRows));
     console.log();
     console.log(
       `Model check: 100 affected images with the pacing divided by ${scale} (${scaled.writeMs} ms / ${scaled.notificationMs} ms): measured ${(measured / 1000).toFixed(2)} s against the fake, the model says ${(modelled / 1000).toFixed(2)} s plus request time.`,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
-import { reconcileFromStore } from './issues.js';
+import { reconcileFromStore, syncFromIssues } from './issues.js';
 import { renderFromResults } from './render.js';
 import { CacheServiceError, clusterCommand, printImages, runCache, runEmbedded, runWorker, startScan } from './commands.js';
 import { connectClient } from './connection.js';
@@ -147,6 +147,9 @@ export function buildProgram(): Command {
   releaseOptions(issues.command('apply').description('apply the plan with GITHUB_TOKEN'))
     .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
     .action(action((options: ReleaseFlags & { repo?: string }) => reconcileFromStore(options, true)));
+  releaseOptions(issues.command('sync').description('apply /cve commands from issue comments to the release CSVs, then the issues, without scanning'))
+    .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
+    .action(action(syncFromIssues));
 
   program.command('worker').description('run a worker on the task queue until SIGINT/SIGTERM').action(action(runWorker));
 

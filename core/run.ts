@@ -109,12 +109,28 @@ export interface IssueReconciliation {
   held: number;
 }
 
+/** What a triage pass over issue comments did (activities/triage). */
+export interface TriageResult {
+  /** Comments new or edited since the cursor. */
+  comments: number;
+  /** Command lines read (applied or not). */
+  commands: number;
+  /** Command lines applied. */
+  applied: number;
+  reacted: number;
+  replied: number;
+  rowsChanged: number;
+  releasesWritten: string[];
+}
+
 export interface RunSummary {
   runKey: string;
   releases: { release: string; status: 'completed' | 'failed'; error?: string; result?: ReleaseResult }[];
   scannedImages: number;
   failedScans: number;
   issues?: IssueReconciliation;
+  /** Absent in runs started before triage from issue comments. */
+  triage?: TriageResult;
   sitePath?: string;
 }
 

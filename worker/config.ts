@@ -83,6 +83,8 @@ const EnvSchema = z.object({
   /** Seconds a run waits on a registry's pull quota (429 toomanyrequests) before its still-waiting images fail as RegistryRateLimited. */
   IMAGE_SCANNING_RATE_LIMIT_DEADLINE: positiveInt(24 * 3600),
   GITHUB_REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
+  /** `org/team-slug` whose members may triage with `/cve` comments besides people with write access to GITHUB_REPOSITORY. */
+  TRIAGE_TEAM: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be org/team-slug').optional(),
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_TOKEN_FILE: z.string().min(1).optional(),

@@ -38,6 +38,7 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
     retentionDays: config.IMAGE_SCANNING_RETENTION_DAYS,
     reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
     issueRepository: config.GITHUB_REPOSITORY,
+    triageTeam: config.TRIAGE_TEAM,
     siteUrl: config.SITE_URL,
     trivy: {
       bin: config.TRIVY_BIN,

@@ -61,3 +61,16 @@ export const publishActivityOptions: ActivityOptions = {
   startToCloseTimeout: '4 hours',
   retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumAttempts: 6, nonRetryableErrorTypes: ['GitHubUnauthorized', 'GitHubForbidden', 'GitHubNotFound'] },
 };
+
+/** Triage from issue comments: a few reads, a CSV write per release touched, and paced answers. */
+export const triageActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '10 minutes',
+  retry: {
+    initialInterval: '30 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['GitHubUnauthorized', 'GitHubForbidden', 'GitHubNotFound', 'GitHubGone', 'GitHubValidation', 'InvalidTriageState', 'InvalidPreviousReport'],
+  },
+  summary: 'apply /cve commands from issue comments to the release CSVs',
+};

@@ -16,7 +16,7 @@ export interface ReleaseProgress {
   inFlight: number;
 }
 
-export type RunPhase = 'resolving' | 'scanning' | 'reporting' | 'reconciling-issues' | 'publishing' | 'completed';
+export type RunPhase = 'resolving' | 'scanning' | 'triage' | 'reporting' | 'reconciling-issues' | 'publishing' | 'completed';
 
 export interface RunProgress {
   phase: RunPhase;

@@ -1,7 +1,7 @@
-import { condition, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { condition, isCancellation, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ReleaseResult, RunSummary, ScanReleasesInput } from '../core/run.js';
-import { issueActivityOptions, listActivityOptions, publishActivityOptions, scannerSetupOptions } from './activity-options.js';
+import type { ReleaseResult, RunSummary, ScanReleasesInput, TriageResult } from '../core/run.js';
+import { issueActivityOptions, listActivityOptions, publishActivityOptions, scannerSetupOptions, triageActivityOptions } from './activity-options.js';
 import { describeFailure, invalidInput } from './failure.js';
 import {
   RELEASE_SEARCH_KEY,
@@ -19,6 +19,14 @@ const { assignScans } = proxyActivities<Activities>(listActivityOptions);
 const { prepareScanner } = proxyActivities<Activities>(scannerSetupOptions);
 const { reconcileIssues } = proxyActivities<Activities>(issueActivityOptions);
 const { publishSite } = proxyActivities<Activities>(publishActivityOptions);
+const { applyTriageComments } = proxyActivities<Activities>(triageActivityOptions);
+
+/**
+ * The patch that put triage from issue comments before the reports. Runs recorded before it
+ * (test/histories) scheduled no such activity at this point; `patched` keeps their replay on
+ * the old command sequence while new runs take the new one.
+ */
+export const TRIAGE_PATCH = 'triage-comments-before-reports';
 
 type Settled = { ok: true; value: ReleaseResult } | { ok: false; error: unknown };
 
@@ -100,6 +108,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
       p.inFlight = 0;
     }
   }
+  let triage: TriageResult | undefined;
   const allReached = (stage: Set<string>) => () => names.every((n) => stage.has(n) || settled.has(n));
 
   await condition(allReached(resolved));
@@ -114,6 +123,17 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
       await children.get(name)!.signal(scansAssignedSignal, { assigned: assignment[name] ?? 0 });
     }
     await condition(allReached(scanned));
+    if (!input.skipPublish && patched(TRIAGE_PATCH)) {
+      // Decisions made in issue comments reach the CSVs before the reports merge them. Triage is
+      // never a reason to lose a week's reports: when it fails for good, the reports are written without it.
+      phase = 'triage';
+      try {
+        triage = await applyTriageComments({ releases: live.filter((n) => !settled.has(n)), repository: input.issueRepository, refreshBaseline: true });
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        triage = undefined;
+      }
+    }
     // Every scan of the run is finished: each release may now read the results of images other releases scanned.
     phase = 'reporting';
     for (const name of live) {
@@ -136,6 +156,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
     releases,
     scannedImages: releases.reduce((n, r) => n + (r.result?.scanned ?? 0), 0),
     failedScans: releases.reduce((n, r) => n + (r.result?.failed ?? 0), 0),
+    ...(triage ? { triage } : {}),
   };
   if (!input.skipPublish && reported.length > 0) {
     phase = 'reconciling-issues';

@@ -1,5 +1,6 @@
 import { SEVERITIES } from '../finding.js';
 import type { DesiredIssue, IssueFinding } from '../issue.js';
+import { TRIAGE_HELP } from '../triage-command.js';
 
 /** GitHub refuses issue bodies over this many characters. */
 export const GITHUB_BODY_LIMIT = 65_536;
@@ -106,7 +107,7 @@ export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions =
       '',
     ].join(' | ').trim(),
   );
-  const footer = '\n\n_This issue is maintained by image-scanning; edits to this body are overwritten on the next run._';
+  const footer = `\n\n_This issue is maintained by image-scanning; edits to this body are overwritten on the next run._\n\n${TRIAGE_HELP}`;
   const where = options.reportLink ? ` See the full report: ${options.reportLink}` : ' See the release CSV for the full list.';
   const omitted = (n: number) => `\n\n**${n} more findings are not shown here (GitHub limits issue bodies to ${limit} characters).**${where}`;
   let body = head;

@@ -1,11 +1,23 @@
 /** Issue comments: their routes, adding one to an issue, and their JSON (with the reactions summary issues share). */
 import { nodeId } from './ids.js';
-import { bodyObject, checkLength, fail, HTML, LIMITS, ok, paginate, R, route, validationFailed, type Route } from './routing.js';
+import { bodyObject, checkLength, fail, HTML, LIMITS, ok, paginate, R, route, validationFailed, type Context, type Route } from './routing.js';
 import { issueOf, type CommentState, type FakeRepo, type FakeStore, type IssueState } from './state.js';
 import { userJson } from './users.js';
 
-export function reactions(url: string) {
-  return { url: `${url}/reactions`, total_count: 0, '+1': 0, '-1': 0, laugh: 0, hooray: 0, confused: 0, heart: 0, rocket: 0, eyes: 0 };
+export function reactions(url: string, list: { content: string }[] = []) {
+  const count = (content: string) => list.filter((r) => r.content === content).length;
+  return {
+    url: `${url}/reactions`,
+    total_count: list.length,
+    '+1': count('+1'),
+    '-1': count('-1'),
+    laugh: count('laugh'),
+    hooray: count('hooray'),
+    confused: count('confused'),
+    heart: count('heart'),
+    rocket: count('rocket'),
+    eyes: count('eyes'),
+  };
 }
 
 export function addComment(store: FakeStore, repo: FakeRepo, issue: IssueState, body: string, user: string): CommentState {
@@ -31,14 +43,31 @@ export function commentJson(store: FakeStore, repo: FakeRepo, comment: CommentSt
     updated_at: comment.updated_at,
     author_association: 'OWNER',
     body: comment.body,
-    reactions: reactions(url),
+    reactions: reactions(url, comment.reactions),
     performed_via_github_app: null,
   };
+}
+
+/** GitHub's `sort`/`direction`/`since` of the repository-wide comment list: `since` keeps comments updated at or after it. */
+function listRepoComments(ctx: Context, repo: FakeRepo): CommentState[] {
+  const since = ctx.query.since ? Date.parse(ctx.query.since) : undefined;
+  if (since !== undefined && Number.isNaN(since)) validationFailed([{ resource: 'IssueComment', code: 'invalid', field: 'since' }]);
+  const sort = ctx.query.sort === 'updated' ? 'updated_at' : 'created_at';
+  const direction = ctx.query.direction === 'desc' ? -1 : 1;
+  return [...repo.comments.values()]
+    .filter((c) => since === undefined || Date.parse(c.updated_at) >= since)
+    .sort((a, b) => direction * (a[sort] < b[sort] ? -1 : a[sort] > b[sort] ? 1 : a.id - b.id));
 }
 
 export function commentRoutes(store: FakeStore): Route[] {
   const repoOf = store.repoOf.bind(store);
   return [
+    // Before the issue routes: `issues/comments` is not issue number "comments".
+    route('GET', `${R}/issues/comments`, (ctx) => {
+      const repo = repoOf(ctx);
+      const page = paginate(ctx, listRepoComments(ctx, repo), store.base);
+      return ok(page.items.map((c) => commentJson(store, repo, c)), 200, page.headers);
+    }),
     route('GET', `${R}/issues/comments/:comment_id`, (ctx) => {
       const repo = repoOf(ctx);
       const comment = repo.comments.get(Number(ctx.params[2])) ?? fail(404, 'Not Found');

@@ -4,7 +4,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { commentRoutes } from './comments.js';
+import { collaboratorRoutes } from './collaborators.js';
+import { addComment, commentRoutes } from './comments.js';
+import { reactionRoutes } from './reactions.js';
+import { teamRoutes } from './teams.js';
 import { contentRoutes } from './contents.js';
 import { FaultInjector, type Fault, type FaultHandle } from './faults.js';
 import { gitDataRoutes } from './git-data.js';
@@ -75,6 +78,16 @@ export interface FakeGitHub {
   addIssue(owner: string, repo: string, issue: SeedIssue): IssueSnapshot;
   addLabel(owner: string, repo: string, label: { name: string; color?: string; description?: string | null }): LabelState;
   issues(owner: string, repo: string): IssueSnapshot[];
+  /** Adds a comment by `user` (someone other than the token's user), as a person would write it. */
+  addComment(owner: string, repo: string, issueNumber: number, body: string, user: string): { id: number; url: string };
+  /** Edits or deletes a comment as its author would. */
+  editComment(owner: string, repo: string, id: number, body: string | null): void;
+  /** An issue's comments with their reactions. */
+  comments(owner: string, repo: string, issueNumber: number): { id: number; user: string; body: string; created_at: string; updated_at: string; reactions: { user: string; content: string }[] }[];
+  /** Gives `login` a role on the repository: read, triage, write, maintain or admin. */
+  setCollaborator(owner: string, repo: string, login: string, role: string): void;
+  /** Makes `login` an active member of the team `org/slug`. */
+  addTeamMember(org: string, slug: string, login: string): void;
   labels(owner: string, repo: string): { name: string; color: string; description: string | null }[];
   addRelease(owner: string, repo: string, tag: string, assets: Record<string, string | Uint8Array>, options?: ReleaseOptions): ReleaseState;
   /** Commits `content` (null deletes) to `path` on `branch` (created from the default branch if missing), as someone else would. */
@@ -110,8 +123,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   // Tried in this order; the first route whose method and pattern match answers.
   const routes: Route[] = [
-    ...issueRoutes(store),
     ...commentRoutes(store),
+    ...reactionRoutes(store),
+    ...issueRoutes(store),
+    ...collaboratorRoutes(store),
+    ...teamRoutes(store),
     ...labelRoutes(store),
     ...releaseRoutes(store),
     ...contentRoutes(store),
@@ -314,6 +330,42 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     issues(owner, repoName) {
       const repo = store.getRepo(owner, repoName, true);
       return [...repo.issues.values()].sort((a, b) => a.number - b.number).map((i) => snapshot(repo, i));
+    },
+    addComment(owner, repoName, issueNumber, body, user) {
+      const repo = store.getRepo(owner, repoName, true);
+      const issue = repo.issues.get(issueNumber);
+      if (!issue) throw new Error(`fake GitHub: ${owner}/${repoName} has no issue #${issueNumber}`);
+      const comment = addComment(store, repo, issue, body, user);
+      return { id: comment.id, url: `https://github.com/${repo.full_name}/issues/${issueNumber}#issuecomment-${comment.id}` };
+    },
+    editComment(owner, repoName, id, body) {
+      const repo = store.getRepo(owner, repoName, true);
+      const comment = repo.comments.get(id);
+      if (!comment) throw new Error(`fake GitHub: ${owner}/${repoName} has no comment ${id}`);
+      if (body === null) {
+        repo.comments.delete(id);
+        const issue = repo.issues.get(comment.issueNumber);
+        if (issue) issue.commentIds = issue.commentIds.filter((c) => c !== id);
+        return;
+      }
+      comment.body = body;
+      comment.updated_at = store.now();
+    },
+    comments(owner, repoName, issueNumber) {
+      const repo = store.getRepo(owner, repoName, true);
+      return (repo.issues.get(issueNumber)?.commentIds ?? []).flatMap((id) => {
+        const c = repo.comments.get(id);
+        return c ? [{ id: c.id, user: c.user, body: c.body, created_at: c.created_at, updated_at: c.updated_at, reactions: (c.reactions ?? []).map((r) => ({ user: r.user, content: r.content })) }] : [];
+      });
+    },
+    setCollaborator(owner, repoName, login, role) {
+      store.getRepo(owner, repoName, true).collaborators.set(login.toLowerCase(), role);
+    },
+    addTeamMember(org, slug, login) {
+      const key = `${org}/${slug}`.toLowerCase();
+      const members = store.teams.get(key) ?? new Set<string>();
+      members.add(login.toLowerCase());
+      store.teams.set(key, members);
     },
     labels(owner, repoName) {
       return [...store.getRepo(owner, repoName, true).labels.values()].map((l) => ({ name: l.name, color: l.color, description: l.description }));

@@ -24,6 +24,16 @@ export interface CommentState {
   user: string;
   created_at: string;
   updated_at: string;
+  /** Reactions on the comment, one per (user, content) as GitHub keeps them. */
+  reactions?: ReactionState[];
+}
+
+export interface ReactionState {
+  id: number;
+  node_id: string;
+  user: string;
+  content: string;
+  created_at: string;
 }
 
 export interface IssueState {
@@ -99,6 +109,8 @@ export interface FakeRepo {
   comments: Map<number, CommentState>;
   releases: ReleaseState[];
   branches: Map<string, BranchState>;
+  /** Collaborators by login (lower case) → role: read, triage, write, maintain or admin. The authenticated user is admin. */
+  collaborators: Map<string, string>;
 }
 
 export interface GitCommitObject {
@@ -136,6 +148,8 @@ export class FakeStore {
   /** The fake's URL, set once it listens. */
   base = '';
   readonly repos = new Map<string, FakeRepo>();
+  /** Teams by `org/slug` (lower case) → logins (lower case) with an active membership. */
+  readonly teams = new Map<string, Set<string>>();
   readonly assetsById = new Map<number, { repo: FakeRepo; release: ReleaseState; asset: AssetState }>();
 
   // Git objects: content-addressed, shared by every repository of the fake: blobs by git blob sha,
@@ -180,6 +194,7 @@ export class FakeStore {
         comments: new Map(),
         releases: [],
         branches: new Map([[this.defaultBranch, this.newBranch()]]),
+        collaborators: new Map([[this.login.toLowerCase(), 'admin']]),
       };
       this.repos.set(key, repo);
     }
