@@ -70,6 +70,8 @@ export interface ScanCursor {
   /** Malformed lines of the release's lists: how many, and the first few with file and line. */
   listProblems?: number;
   listProblemSample?: string[];
+  /** For a git source: the commit its lists were generated from. */
+  commit?: string;
 }
 
 export interface ResolvedImages {
@@ -112,6 +114,8 @@ export interface ReleaseResult {
   /** Lines of the release's lists that were skipped as malformed (file:line: reason). */
   listProblems: number;
   listProblemSample: string[];
+  /** For a git source: the commit its lists were generated from ("v2.13-head at 1a2b3c4"). */
+  commit?: string;
   report?: ReleaseReportResult;
 }
 

@@ -98,7 +98,7 @@ export function goToolchain(goMod: string): string | undefined {
 /** The charts repositories the script clones: URL and branch of each `git clone --branch B URL` line. */
 export function scriptClones(script: string, packageEnv: string): { url: string; branch: string }[] {
   const clones: { url: string; branch: string }[] = [];
-  for (const m of script.matchAll(/git clone\s+(?:--depth[= ]\d+\s+)?--branch\s+(\S+)\s+(\S+)/g)) {
+  for (const m of script.matchAll(/git clone\b[^\n]*?--branch[= ](\S+)\s+(\S+)/g)) {
     let branch = m[1]!;
     const variable = /^\$\{?(\w+)\}?$/.exec(branch)?.[1];
     if (variable) {

@@ -5,10 +5,12 @@ import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { createActivities } from '../../../activities/index.js';
 import { readReleaseLists } from '../../../activities/lists/release-lists.js';
 import { generateGitLists, GitListsError } from '../../../activities/sources/generate-git-lists.js';
 import type { GitSource } from '../../../core/run.js';
 import { rancherGit, type RancherGit } from '../../helpers/rancher-git.js';
+import { applicationFailure, run, workspace } from '../support.js';
 
 /** mikefarah's yq v4, installed by .ci/run into .tools/yq (YQ_BIN overrides). */
 const YQ = process.env.YQ_BIN ?? resolve('.tools', 'yq', 'yq');
@@ -123,5 +125,24 @@ describe('generateGitLists (real git, local rancher/rancher layout)', { skip: ex
     const { cacheDir, source } = await setup(t);
     const error = await failure(generateGitLists({ release: 'head', git: source('release/v2.9', { kdm: join(cacheDir, 'nope.json') }), cacheDir, env }));
     assert.match(error.message, /release\/v2\.9: KDM: .*nope\.json/);
+  });
+
+  it('resolveImages records the commit, and fails the release for good naming repository and ref', async (t) => {
+    const { repos, cacheDir, source } = await setup(t);
+    const h = await workspace(t);
+    const { resolveImages } = createActivities({ ...h.deps(), gitCacheDir: cacheDir });
+    const saved = process.env.PATH;
+    process.env.PATH = env.PATH;
+    t.after(() => {
+      process.env.PATH = saved;
+    });
+    const resolved = await run(resolveImages, { runKey: 'r', release: { name: 'v2.11-head', git: source('release/v2.11') } });
+    assert.equal(resolved.commit, repos.head('release/v2.11'));
+    assert.equal(resolved.generated, true);
+    assert.equal(resolved.windows, 1);
+    const failed = await applicationFailure(run(resolveImages, { runKey: 'r', release: { name: 'v2.11-head', git: source('release/none') } }));
+    assert.equal(failed.type, 'GitListsFailed');
+    assert.equal(failed.nonRetryable, true);
+    assert.match(failed.message, /v2\.11-head: https:\/\/github\.com\/rancher\/rancher at release\/none: unknown ref/);
   });
 });
