@@ -26,5 +26,7 @@ export interface ActivityDeps {
   /** Whether `github` carries a token: without one, issue changes are planned, not applied. */
   githubCanWrite?: boolean;
   /** Publishes the written site directory elsewhere too (a branch/folder of a GitHub repository), in one commit. */
+  /** Where git list sources keep their checkouts and generated lists between runs (default ~/.cache/image-scanning/git). */
+  gitCacheDir?: string;
   sitePublisher?: (siteDir: string, message: string) => Promise<{ commit?: string; changed: number; files: number }>;
 }

@@ -193,6 +193,15 @@ const ReleaseSchema = z.strictObject({
   windowsImages: z.string().min(1).optional(),
   repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'must be owner/name').optional(),
   tag: z.string().min(1).optional(),
+  git: z
+    .strictObject({
+      repository: z.string().min(1),
+      ref: z.string().min(1),
+      kdm: z.string().min(1).optional(),
+      mirror: z.string().min(1).optional(),
+    })
+    .optional(),
+  issues: z.boolean().optional(),
 });
 
 const FileSchema = z.strictObject({
@@ -235,7 +244,13 @@ export async function loadFileConfig(path: string): Promise<FileConfig> {
   return {
     ...parsed.data,
     mirrorList: local(parsed.data.mirrorList),
-    releases: parsed.data.releases.map((r) => ({ ...r, images: local(r.images), sources: local(r.sources), windowsImages: local(r.windowsImages) })),
+    releases: parsed.data.releases.map((r) => ({
+      ...r,
+      images: local(r.images),
+      sources: local(r.sources),
+      windowsImages: local(r.windowsImages),
+      ...(r.git ? { git: { ...r.git, kdm: local(r.git.kdm) } } : {}),
+    })),
   };
 }
 

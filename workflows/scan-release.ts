@@ -81,6 +81,7 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
       s.total = resolved.total;
       s.listProblems = resolved.problems;
       s.listProblemSample = resolved.problemSample;
+      if (resolved.commit) s.commit = resolved.commit;
       if (parent) {
         await getExternalWorkflowHandle(parent.workflowId).signal(releaseResolvedSignal, { release: name, total: resolved.total });
         phase = 'waiting-for-assignment';
@@ -164,6 +165,7 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
     continuedAsNew: s.runs,
     listProblems: s.listProblems ?? 0,
     listProblemSample: s.listProblemSample ?? [],
+    ...(s.commit ? { commit: s.commit } : {}),
     report,
   };
 }

@@ -160,7 +160,10 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
   };
   if (!input.skipPublish && reported.length > 0) {
     phase = 'reconciling-issues';
-    summary.issues = await reconcileIssues({ runKey, releases: reported, repository: input.issueRepository });
+    // Releases whose `issues` switch is off get CSV and site, but no issue and no mention in issue bodies (issue 24).
+    // Only the activity's input changes, not the command sequence: recorded histories replay unchanged.
+    const ticketed = reported.filter((name) => input.releases.find((r) => r.name === name)?.issues !== false);
+    summary.issues = await reconcileIssues({ runKey, releases: ticketed, repository: input.issueRepository });
     phase = 'publishing';
     summary.sitePath = (await publishSite({ runKey, releases: reported })).sitePath;
   }
