@@ -15,6 +15,8 @@ export interface ActivityDeps {
   trivy: TrivySettings;
   /** Where the CSVs people edit live; the reports directory when absent. */
   reportStore?: ReportStore;
+  /** The clock reports are dated by: its day decides whether an ignore has expired (default the wall clock; tests move it). */
+  now?: () => Date;
   /** Where the site is published (SITE_URL): issues link an image's page for notes they cut short. */
   siteUrl?: string;
   /** `owner/name` the issue plan is for. */

@@ -82,11 +82,17 @@ export type RowOutcome = { kind: 'apply'; row: RowTriage } | { kind: 'already' }
 /**
  * Precedence against the CSV. `now` is the row as the CSV holds it; `base` is the row as the
  * last triage pass left it (before this comment could be read). A row already as the command
- * leaves it was applied (a retry); a row a person changed since `base` is theirs: the CSV wins.
+ * leaves it was applied (a retry). A row a person changed since `base` is theirs, and the CSV
+ * wins, when that change came after the command: `csvChangedAt` is when the store last changed
+ * the file (the last commit touching it on GitHub, the file's mtime on disk), compared with the
+ * comment's last edit (`origin.at`). The baseline says which row changed, the time says when;
+ * neither alone can (a file changes every week, a row's cells keep no date). A change in the
+ * same second counts as the person's: their record is kept. Without a time (a store that
+ * cannot tell) a changed row is taken to be newer.
  */
-export function decideRow(now: RowTriage, base: RowTriage, commands: TriageCommand[], origin: CommandOrigin): RowOutcome {
+export function decideRow(now: RowTriage, base: RowTriage, commands: TriageCommand[], origin: CommandOrigin, csvChangedAt?: string): RowOutcome {
   const row = applyCommands(now, commands, origin);
   if (sameTriage(row, now)) return { kind: 'already' };
-  if (!sameTriage(now, base)) return { kind: 'csv-wins' };
+  if (!sameTriage(now, base) && (csvChangedAt === undefined || !(Date.parse(csvChangedAt) < Date.parse(origin.at)))) return { kind: 'csv-wins' };
   return { kind: 'apply', row };
 }

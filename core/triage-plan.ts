@@ -10,6 +10,8 @@ export interface ReleaseRows {
   release: string;
   csv: TriageCsv;
   baseline: Record<string, [string, string, string]>;
+  /** When the store last changed the CSV (ISO time), if it can tell: a row changed since the baseline wins only when this is not before the comment. */
+  changedAt?: string;
 }
 
 export interface RowEdit {
@@ -31,7 +33,8 @@ const DEFAULT_ROW = ['triaged', '', ''] as const;
 /**
  * Which rows each command covers: the image's rows of each id in every release (or only the
  * one named with `in`). Commands of one comment on one row are applied together, in order.
- * A command whose rows are all refused (unknown id, CSV edited since) is listed as a problem.
+ * Each id the image does not have, and each row the CSV keeps (a person edited it after the
+ * comment), is listed as a problem for the reply.
  */
 export function planComment(image: string, commands: TriageCommand[], releases: ReleaseRows[], origin: CommandOrigin): CommentPlan {
   const problems: ReplyProblem[] = [];
@@ -65,23 +68,29 @@ export function planComment(image: string, commands: TriageCommand[], releases: 
     if (found) linesOk.add(command.line);
   }
   const edits: RowEdit[] = [];
-  const refusedLines = new Set<number>();
+  // A line counts as applied when at least one of its rows took it (or had it already): a command
+  // the CSV overrules in one release still stands in the others, and the reply lists the rest.
+  const appliedLines = new Set<number>();
+  const refused = new Set<string>();
   for (const entry of byRow.values()) {
     const now = entry.release.csv.rowsOf(image).find((r) => r.packageName === entry.packageName && r.vulnerabilityId === entry.id)!.triage;
     const [state, notes, ignoreExpires] = entry.release.baseline[rowKey(image, entry.packageName, entry.id)] ?? DEFAULT_ROW;
     const base = { state, notes, ignoreExpires };
     // A blank state reads as the default, as the merge reads it.
-    const outcome = decideRow(now, now.state === '' && base.state === 'triaged' ? { ...base, state: '' } : base, entry.commands, origin);
-    if (outcome.kind === 'apply') edits.push({ release: entry.release.release, packageName: entry.packageName, vulnerabilityId: entry.id, triage: outcome.row });
-    else if (outcome.kind === 'csv-wins') {
+    const outcome = decideRow(now, now.state === '' && base.state === 'triaged' ? { ...base, state: '' } : base, entry.commands, origin, entry.release.changedAt);
+    if (outcome.kind === 'csv-wins') {
       for (const command of entry.commands) {
-        if (refusedLines.has(command.line)) continue;
-        refusedLines.add(command.line);
+        const key = `${command.line}\u0000${entry.id}\u0000${entry.release.release}`;
+        if (refused.has(key)) continue;
+        refused.add(key);
         problems.push({ kind: 'csv-wins', line: command.line, id: entry.id, release: entry.release.release });
       }
+      continue;
     }
+    if (outcome.kind === 'apply') edits.push({ release: entry.release.release, packageName: entry.packageName, vulnerabilityId: entry.id, triage: outcome.row });
+    for (const command of entry.commands) appliedLines.add(command.line);
   }
-  const applied = [...linesOk].filter((line) => !refusedLines.has(line)).length;
+  const applied = [...linesOk].filter((line) => appliedLines.has(line)).length;
   problems.sort((a, b) => ('line' in a ? a.line : 0) - ('line' in b ? b.line : 0));
   return { edits, problems, applied };
 }

@@ -7,9 +7,9 @@ import { recordReleaseHistory } from './release-history.js';
 import { reportStoreOf, type ReportLocation } from '../store/report-store.js';
 import { storeKeys, withinRun, type ResultStore } from '../store/result-store.js';
 
-export function createWriteReleaseReport(deps: ReportLocation & { store: ResultStore }) {
+export function createWriteReleaseReport(deps: ReportLocation & { store: ResultStore; now?: () => Date }) {
   return async function writeReleaseReport(input: { runKey: string; release: string }): Promise<ReleaseReportResult> {
-    const now = new Date().toISOString();
+    const now = (deps.now ?? (() => new Date()))().toISOString();
     const { images, scans } = await releaseScans(withinRun(deps.store, input.runKey), input.release);
     const composed = await composeReleaseReport({
       release: input.release,

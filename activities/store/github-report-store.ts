@@ -40,6 +40,16 @@ export class GitHubReportStore implements ReportStore {
     }
   }
 
+  /**
+   * The committer date of the newest commit on the branch that touched the file (the commits
+   * API filtered by path): a blob sha says that a file changed, not when. One read.
+   */
+  async changedAt(name: string): Promise<string | undefined> {
+    const { data } = await this.github.rest.repos.listCommits({ ...this.repository, sha: this.branch, path: this.path(name), per_page: 1 });
+    const commit = data[0]?.commit;
+    return commit?.committer?.date ?? commit?.author?.date ?? undefined;
+  }
+
   async write(name: string, text: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'> {
     try {
       await this.github.rest.repos.createOrUpdateFileContents({

@@ -1,6 +1,6 @@
 /** Where the CSVs people edit live (the reports directory by default), read and written with the version a write must still find. */
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { copyFileAtomic, READ_CHUNK, writeFileAtomic } from './result-store.js';
@@ -23,6 +23,11 @@ export interface ReportStore {
    */
   openStream?(name: string): Promise<{ open: () => Readable; version?: string } | undefined>;
   writeFile?(name: string, sourcePath: string, readVersion: string | undefined, message: string): Promise<'written' | 'conflict'>;
+  /**
+   * When the file last changed (ISO time), or undefined when it does not exist. Triage compares it
+   * with a comment's time to tell whether a person's edit of the CSV came after the command.
+   */
+  changedAt?(name: string): Promise<string | undefined>;
 }
 
 /** Where a worker's reports live: a report store when configured, else the reports directory. */
@@ -46,6 +51,16 @@ export class LocalReportStore implements ReportStore {
   async read(name: string): Promise<StoredReport | undefined> {
     try {
       return { text: await readFile(join(this.dir, name), 'utf8') };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** The file's mtime: every writer of a local folder (an editor, git checkout, this store) sets it. */
+  async changedAt(name: string): Promise<string | undefined> {
+    try {
+      return (await stat(join(this.dir, name))).mtime.toISOString();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;

@@ -78,7 +78,9 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
     const stored = await store.read(name);
     const csv = new TriageCsv(stored?.text ?? 'image,package_name,type,vulnerability_id,severity,url,patched_version,mirrored,state,notes\n', `${store.description}/${name}`);
     // No baseline yet (the first pass): the CSV as it is now is all that is known.
-    loaded = { rows: { release, csv, baseline: state.baseline[release] ?? csv.writtenRows() }, version: stored?.version };
+    // When the file last changed, so that a row a person changed since the baseline wins only when they changed it after the comment.
+    const changedAt = stored && store.changedAt ? await store.changedAt(name) : undefined;
+    loaded = { rows: { release, csv, baseline: state.baseline[release] ?? csv.writtenRows(), ...(changedAt ? { changedAt } : {}) }, version: stored?.version };
     csvs.set(release, loaded);
     return loaded;
   };

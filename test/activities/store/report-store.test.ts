@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
+import { utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createGitHub } from '../../../activities/github/github.js';
 import { composeReleaseReport } from '../../../activities/report/compose-release-report.js';
 import { GitHubReportStore } from '../../../activities/store/github-report-store.js';
-import type { ReportStore } from '../../../activities/store/report-store.js';
+import { LocalReportStore, type ReportStore } from '../../../activities/store/report-store.js';
 import { buildImageRecords, parseImageList } from '../../../core/image-list.js';
 import { parseReportCsv, renderReportCsv } from '../../../core/render/csv.js';
 import type { ImageScan } from '../../../core/scan.js';
 import { startFakeGitHub, type FakeGitHub } from '../../fakes/github-server.js';
 import { finding, releaseReport } from '../../helpers/reports.js';
+import { tempDir } from '../../helpers/harness.js';
 
 let fake: FakeGitHub;
 
@@ -100,5 +103,42 @@ describe('the GitHub report store', () => {
     assert.equal(row?.state, 'waiting');
     assert.equal(row?.notes, 'upstream fix in 3.0.14, see rancher/rancher#77');
     assert.deepEqual(fake.violations, []);
+  });
+
+  it("tells when a file last changed: the newest commit touching it (commits API by path), not the branch's", async () => {
+    let clock = Date.parse('2026-12-01T10:00:00Z');
+    const timed = await startFakeGitHub({ now: () => new Date(clock) });
+    try {
+      const github = createGitHub({ token: 'test-token', baseUrl: timed.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
+      const store = new GitHubReportStore(github, { owner: OWNER, repo: REPO }, BRANCH, 'docs/_data');
+      timed.commitFile(OWNER, REPO, BRANCH, PATH, 'a\n');
+      clock += 3_600_000;
+      timed.commitFile(OWNER, REPO, BRANCH, 'docs/_data/cves-v2.10.0.csv', 'b\n');
+      clock += 3_600_000;
+      await store.write('triage-state.json', '{}', undefined, 'cursor');
+      assert.equal(await store.changedAt('cves-v2.9.0.csv'), '2026-12-01T10:00:00Z', 'later commits of other files do not count');
+      assert.equal(await store.changedAt('cves-v2.10.0.csv'), '2026-12-01T11:00:00Z');
+      assert.equal(await store.changedAt('cves-v2.11.0.csv'), undefined, 'a file never committed');
+      clock += 3_600_000;
+      await store.write('cves-v2.9.0.csv', 'c\n', (await store.read('cves-v2.9.0.csv'))!.version, 'edit');
+      assert.equal(await store.changedAt('cves-v2.9.0.csv'), '2026-12-01T13:00:00Z');
+      assert.deepEqual(timed.violations, [], 'the commits route is checked against the OpenAPI description');
+      assert.ok(timed.requests.some((r) => r.route === '/repos/{owner}/{repo}/commits' && r.query.path === PATH));
+    } finally {
+      await timed.close();
+    }
+  });
+});
+
+describe('the local report store', () => {
+  it("tells when a file last changed by its mtime, which any editor or checkout sets", async () => {
+    const dir = await tempDir('report-store-');
+    const store = new LocalReportStore(dir);
+    assert.equal(await store.changedAt('cves-v2.9.0.csv'), undefined);
+    await writeFile(join(dir, 'cves-v2.9.0.csv'), 'x\n');
+    await utimes(join(dir, 'cves-v2.9.0.csv'), new Date('2026-12-02T08:00:00Z'), new Date('2026-12-02T08:00:00Z'));
+    assert.equal(await store.changedAt('cves-v2.9.0.csv'), '2026-12-02T08:00:00.000Z');
+    await store.write('cves-v2.9.0.csv', 'y\n');
+    assert.ok(Date.parse((await store.changedAt('cves-v2.9.0.csv'))!) > Date.parse('2026-12-03T00:00:00Z'), 'a write moves it');
   });
 });

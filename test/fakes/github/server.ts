@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collaboratorRoutes } from './collaborators.js';
+import { commitRoutes } from './commits.js';
 import { addComment, commentRoutes } from './comments.js';
 import { reactionRoutes } from './reactions.js';
 import { teamRoutes } from './teams.js';
@@ -133,6 +134,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     ...contentRoutes(store),
     ...repoRoutes(store),
     ...gitDataRoutes(store),
+    ...commitRoutes(store),
   ];
 
   // ----- request handling --------------------------------------------------------------------
