@@ -58,6 +58,17 @@ describe('triage decisions', () => {
     assert.equal(decideRow({ ...base, notes: 'a person wrote this' }, base, [ignore!], origin).kind, 'csv-wins');
     assert.equal(decideRow(base, base, [ignore!], origin).kind, 'apply');
   });
+
+  it('a row changed since the baseline wins only when the CSV changed at or after the comment', () => {
+    const base = { state: 'triaged', notes: '', ignoreExpires: '' };
+    const edited = { ...base, state: 'waiting', notes: 'a person wrote this' };
+    assert.equal(decideRow(edited, base, [ignore!], origin, '2026-12-05T09:00:01Z').kind, 'csv-wins', 'edited after the comment');
+    assert.equal(decideRow(edited, base, [ignore!], origin, '2026-12-05T09:00:00.000Z').kind, 'csv-wins', 'the same second: the person is kept');
+    const applied = decideRow(edited, base, [ignore!], origin, '2026-12-05T08:59:59Z');
+    assert.equal(applied.kind, 'apply', 'edited before the comment: the comment is newer');
+    assert.deepEqual(applied.kind === 'apply' && applied.row, { state: 'ignore', notes: `a person wrote this\nignore: not reachable (@alice, 2026-12-05, ${origin.url})`, ignoreExpires: '2027-03-01' });
+    assert.equal(decideRow(base, base, [ignore!], origin, '2026-12-05T10:00:00Z').kind, 'apply', 'a file changed elsewhere does not stop a row nobody touched');
+  });
 });
 
 describe('hostile text', () => {

@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { createGitHub } from '../../activities/github/github.js';
 import { createActivities } from '../../activities/index.js';
 import { GitHubReportStore } from '../../activities/store/github-report-store.js';
+import { syncTriage } from '../../activities/triage/index.js';
 import { startRun } from '../../client/scan.js';
 import { issueTitle } from '../../core/issue-plan.js';
 import { TriageCsv } from '../../core/triage-csv.js';
@@ -66,9 +67,9 @@ class World {
     this.githubSkewMs += seconds * 1000;
   }
 
-  async run(): Promise<RunSummary> {
+  deps() {
     const github = createGitHub({ token: TOKEN, baseUrl: this.fake.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
-    const deps = {
+    return {
       ...this.h.deps(),
       github,
       githubCanWrite: true,
@@ -76,6 +77,15 @@ class World {
       reportStore: new GitHubReportStore(github, { owner: OWNER, repo: DATA }, 'main', FOLDER),
       now: () => this.reportDay ?? new Date(),
     };
+  }
+
+  /** `issues sync`: triage and the issues redrawn, without a scan. */
+  sync() {
+    return syncTriage(this.deps(), RELEASES);
+  }
+
+  async run(): Promise<RunSummary> {
+    const deps = this.deps();
     const taskQueue = `test-${randomUUID()}`;
     const worker = await Worker.create({ connection: env.nativeConnection, namespace: env.client.options.namespace, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
     const releases: { name: string; images: string }[] = [];
@@ -308,6 +318,86 @@ describe('triage from issue comments in weekly runs', () => {
       const replies = w.replies(image);
       assert.equal(replies.length, 1);
       assert.match(replies[0]!.body, new RegExp(`Some commands of .* were applied .*\\n\\n- line 1: the row of ${x} in ${escape(release)} was edited in the CSV after this comment was made; the CSV stays the record`));
+    } finally {
+      await w.close();
+    }
+  });
+});
+
+describe('issues sync (no scan)', () => {
+  it('writes a decision into the CSVs and the issue table within minutes, and on an unchanged repository only reads', async () => {
+    const w = await World.create('tri-sync', [2]);
+    try {
+      await w.run();
+      const [image] = w.list as [string];
+      const [x] = w.ids(image) as [string];
+      w.later();
+      const c = w.comment(image, `/cve waiting ${x} upstream fix in 1.2.3`);
+      w.later();
+      const synced = await w.sync();
+      assert.equal(synced.triage.applied, 1);
+      assert.equal(synced.issues?.update, 1);
+      const row = w.issue(image).body!.split('\n').find((line) => line.includes(x));
+      assert.ok(row, 'the CVE is still listed (waiting is not ignored)');
+      assert.match(row, /\| waiting \|/, row);
+      assert.ok(row.includes('waiting: upstream fix in 1.2.3 ('), row);
+      for (const release of RELEASES) assert.equal(w.rows(release, image).find((r) => r.vulnerabilityId === x)!.triage.state, 'waiting');
+      assert.deepEqual(w.comments(image).find((k) => k.id === c.id)!.reactions, [{ user: 'fake-user', content: '+1' }]);
+
+      w.later();
+      w.fake.clearLog();
+      const again = await w.sync();
+      assert.equal(again.triage.comments, 0);
+      assert.equal(again.issues, undefined, 'nothing to redraw');
+      assert.equal(w.fake.writes(), 0, 'an unchanged repository: no write');
+      assert.deepEqual(
+        w.fake.requests.map((r) => `${r.method} ${r.route}`),
+        ['GET /repos/{owner}/{repo}/contents/{path}', 'GET /repos/{owner}/{repo}/issues/comments'],
+        'the cursor (in the report repository) and the comments since it',
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('reads an edited comment again, and a deleted one leaves its decision in place', async () => {
+    const w = await World.create('tri-edit', [2]);
+    try {
+      await w.run();
+      const [image] = w.list as [string];
+      const [x] = w.ids(image) as [string];
+      w.later();
+      const c = w.comment(image, `/cve waiting ${x} upstream`);
+      w.later();
+      await w.sync();
+      w.later();
+      w.fake.editComment(OWNER, ISSUES, c.id, `/cve ignore ${x} fixed upstream, and our build never ships it`);
+      w.later();
+      const edited = await w.sync();
+      assert.equal(edited.triage.applied, 1, 'the edit is read again');
+      for (const release of RELEASES) {
+        const row = w.rows(release, image).find((r) => r.vulnerabilityId === x)!.triage;
+        assert.equal(row.state, 'ignore');
+        assert.match(row.notes, new RegExp(`^ignore: fixed upstream, and our build never ships it \\(@alice, .*${escape(c.url)}\\)$`), 'the edit replaces the comment\'s own note line');
+        assert.equal(w.triageCommits(release).length, 2);
+      }
+      assert.ok(!w.issue(image).body!.includes(x), 'ignored in every release: off the open list');
+      assert.deepEqual(w.comments(image).find((k) => k.id === c.id)!.reactions, [{ user: 'fake-user', content: '+1' }]);
+
+      const csvs = RELEASES.map((r) => w.csvText(r));
+      w.later();
+      w.fake.editComment(OWNER, ISSUES, c.id, null);
+      w.later();
+      const deleted = await w.sync();
+      assert.equal(deleted.triage.rowsChanged, 0);
+      assert.deepEqual(
+        RELEASES.map((r) => w.csvText(r)),
+        csvs,
+        'the CSV keeps the decision',
+      );
+      await w.run();
+      assert.equal(w.rows(RELEASES[0]!, image).find((r) => r.vulnerabilityId === x)!.triage.state, 'ignore', 'and the next weekly run too');
+      assert.ok(!w.issue(image).body!.includes(x));
     } finally {
       await w.close();
     }
