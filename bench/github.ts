@@ -191,9 +191,11 @@ async function main(): Promise<void> {
     for (const [i, issue] of fake.issues(OWNER, triageRepo).slice(0, 50).entries()) {
       const image = readIssueMarker(issue.body)!;
       const n = Number(/app-(\d+):/.exec(image)![1]);
-      fake.addComment(OWNER, triageRepo, issue.number, `/cve ignore CVE-2024-${1000 + n} not reachable`, i % 10 === 9 ? 'mallory' : 'alice');
+      // Half ignore the image's last CVE (its issue closes), half mark it waiting (its table is redrawn).
+      const command = i % 2 === 0 ? `ignore CVE-2024-${1000 + n} not reachable` : `waiting CVE-2024-${1000 + n} upstream fix in 1.2.3`;
+      fake.addComment(OWNER, triageRepo, issue.number, `/cve ${command}`, i % 10 === 9 ? 'mallory' : 'alice');
     }
-    await measure(`issues sync, ${TRIAGE_IMAGES} issues, 50 new comments (45 by a collaborator, 5 by readers)`);
+    await measure(`issues sync, ${TRIAGE_IMAGES} issues, 50 new comments (45 by a collaborator: 25 ignore, 20 waiting; 5 by readers)`);
     await measure('issues sync right after (the bot\'s own replies are new comments)');
     await measure('issues sync again, unchanged');
     if (fake.violations.length > 0) throw new Error(`the fake saw ${fake.violations.length} OpenAPI violations: ${JSON.stringify(fake.violations[0])}`);

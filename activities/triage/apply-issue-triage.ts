@@ -1,4 +1,5 @@
 /** The triage activity: reads new `/cve` comments on the product's issues, writes their decisions into the release CSVs, and answers each. */
+import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TriageResult } from '../../core/run.js';
@@ -16,7 +17,7 @@ import { canTriage, commentsSince, imageOfIssue, replyOnce, thumbsUp, type Issue
 /** Where the cursor lives, beside the CSVs in the report store. */
 export const TRIAGE_STATE_NAME = 'triage-state.json';
 
-/** The cursor: the newest comment update read, the comments (by id) read at that version, and each release's written rows then. */
+/** The cursor: the newest comment update read, the comments (by id) read at that version (see `versionOf`), and each release's written rows then. */
 interface TriageStateFile {
   version: 1;
   since?: string;
@@ -40,6 +41,14 @@ export interface TriageInput {
 }
 
 const SUSPECT = /(^|\n)\s{0,3}\/cve\b/i;
+
+/**
+ * A comment's version as the cursor remembers it: GitHub's `updated_at` has whole seconds, so an
+ * edit in the same second as the pass that read the comment keeps it; the body's hash tells.
+ */
+function versionOf(comment: IssueComment): string {
+  return `${comment.updatedAt} ${createHash('sha256').update(comment.body).digest('hex').slice(0, 16)}`;
+}
 
 async function readState(store: ReportStore): Promise<{ state: TriageStateFile; version?: string; existed: boolean }> {
   const stored = await store.read(TRIAGE_STATE_NAME);
@@ -68,7 +77,7 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
   const { state, version: stateVersion, existed } = await readState(store);
 
   const listed = await gh(() => commentsSince(github, repository, state.since), `listing the comments of ${repoName}`);
-  const fresh = listed.filter((c) => state.processed[c.id] !== c.updatedAt);
+  const fresh = listed.filter((c) => state.processed[c.id] !== versionOf(c));
   result.comments = fresh.length;
   const csvs = new Map<string, { rows: ReleaseRows; version?: string }>();
   const loadRelease = async (release: string) => {
@@ -144,7 +153,7 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
     const since = listed.reduce<string | undefined>((max, c) => (max === undefined || c.updatedAt > max ? c.updatedAt : max), state.since);
     const processed: Record<string, string> = {};
     // Only the comments at the cursor's own second need remembering: `since` returns them again.
-    for (const c of listed) if (c.updatedAt === since) processed[c.id] = c.updatedAt;
+    for (const c of listed) if (c.updatedAt === since) processed[c.id] = versionOf(c);
     const baseline = { ...state.baseline };
     for (const [release, loaded] of csvs) baseline[release] = loaded.rows.csv.writtenRows();
     const next: TriageStateFile = { version: 1, ...(since ? { since } : {}), processed, baseline };

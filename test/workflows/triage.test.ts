@@ -7,6 +7,8 @@ import { createGitHub } from '../../activities/github/github.js';
 import { createActivities } from '../../activities/index.js';
 import { GitHubReportStore } from '../../activities/store/github-report-store.js';
 import { syncTriage } from '../../activities/triage/index.js';
+import type { StoredReportHead } from '../../activities/report/stored-report.js';
+import { storeKeys } from '../../activities/store/result-store.js';
 import { startRun } from '../../client/scan.js';
 import { issueTitle } from '../../core/issue-plan.js';
 import { TriageCsv } from '../../core/triage-csv.js';
@@ -343,6 +345,10 @@ describe('issues sync (no scan)', () => {
       assert.ok(row.includes('waiting: upstream fix in 1.2.3 ('), row);
       for (const release of RELEASES) assert.equal(w.rows(release, image).find((r) => r.vulnerabilityId === x)!.triage.state, 'waiting');
       assert.deepEqual(w.comments(image).find((k) => k.id === c.id)!.reactions, [{ user: 'fake-user', content: '+1' }]);
+      for (const release of RELEASES) {
+        const stored = await w.deps().store.readJson<StoredReportHead>(storeKeys.latestReport(release));
+        assert.deepEqual(stored?.summary.byState, { triaged: 1, waiting: 1 }, `${release}: the stored summary counts the new state`);
+      }
 
       w.later();
       w.fake.clearLog();

@@ -108,4 +108,26 @@ describe('triage from issue comments (fake GitHub)', () => {
     assert.match(replies[1]!.body, /edited in the CSV after this comment/);
     assert.deepEqual(await t.row('v2.9.0', 'CVE-2024-2'), { state: 'ignore', notes: 'fixed in our fork', ignoreExpires: '' });
   });
+
+  it('reads again a comment edited in the same second as the pass that read it (GitHub times have whole seconds)', async () => {
+    const frozen = await startFakeGitHub({ token: 'test-token', now: () => new Date('2026-12-05T10:00:00Z') });
+    try {
+      const dir = await tempDir('triage-');
+      await writeFile(join(dir, 'cves-v2.9.0.csv'), `${HEADER}\n${IMAGE},openssl,debian,CVE-2024-1,HIGH,,,false,triaged,,\n`);
+      const issue = frozen.addIssue(OWNER, 'same-second', { title: `[CVE Report]: ${IMAGE}`, body: `${issueMarker(IMAGE)}\nbody`, labels: ['cve-report'] });
+      frozen.setCollaborator(OWNER, 'same-second', 'alice', 'write');
+      const github = createGitHub({ token: 'test-token', baseUrl: frozen.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
+      const deps = { reportsDir: dir, reportStore: new LocalReportStore(dir), github, githubCanWrite: true, issueRepository: `${OWNER}/same-second` };
+      const c = frozen.addComment(OWNER, 'same-second', issue.number, '/cve waiting CVE-2024-1 upstream', 'alice');
+      await applyIssueTriage(deps, { releases: ['v2.9.0'] });
+      frozen.editComment(OWNER, 'same-second', c.id, '/cve note CVE-2024-1 not affected after all');
+      const again = await applyIssueTriage(deps, { releases: ['v2.9.0'] });
+      assert.equal(again.comments, 1, 'the edit is new although updated_at did not move');
+      const row = new TriageCsv(await readFile(join(dir, 'cves-v2.9.0.csv'), 'utf8'), 'v2.9.0').rowsOf(IMAGE)[0]!.triage;
+      assert.match(row.notes, /^note: not affected after all \(@alice/);
+      assert.equal((await applyIssueTriage(deps, { releases: ['v2.9.0'] })).comments, 0, 'and then it is remembered');
+    } finally {
+      await frozen.close();
+    }
+  });
 });
