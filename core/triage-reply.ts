@@ -4,8 +4,9 @@ import { escapeMarkdownCell, safeHttpUrl } from './render/markdown.js';
 /** Hidden in every reply: a reply is never read as a command, and a retry finds it instead of replying twice. */
 export const REPLY_MARKER = '<!-- image-scanning:triage-reply';
 
-export function replyMarker(commentId: number, updatedAt: string): string {
-  return `${REPLY_MARKER} comment=${commentId} edited=${updatedAt.replace(/[^0-9TZ:.+-]/g, '')} -->`;
+/** `version` is the comment's version as the triage cursor knows it (its update time and its body's hash). */
+export function replyMarker(commentId: number, version: string): string {
+  return `${REPLY_MARKER} comment=${commentId} edited=${version.replace(/[^0-9A-Za-z:.+ -]/g, '')} -->`;
 }
 
 /** Whether a comment is one of the bot's replies (its marker), whoever posted it. */
@@ -50,9 +51,9 @@ function problemLine(p: ReplyProblem): string {
 }
 
 /** The reply's Markdown; `applied` counts the command lines that were applied despite the problems. */
-export function renderTriageReply(input: { commentId: number; updatedAt: string; commentUrl: string; problems: ReplyProblem[]; applied: number }): string {
+export function renderTriageReply(input: { commentId: number; version: string; commentUrl: string; problems: ReplyProblem[]; applied: number }): string {
   const link = safeHttpUrl(input.commentUrl);
   const where = link ? `[this comment](${link.replace(/[()\s<>]/g, encodeURIComponent)})` : 'this comment';
   const lead = input.applied > 0 ? `Some commands of ${where} were applied (👍); these were not:` : `The commands of ${where} could not be applied:`;
-  return [replyMarker(input.commentId, input.updatedAt), lead, '', ...input.problems.map(problemLine), '', 'Grammar: `/cve ignore|waiting|note|reopen CVE-… [until YYYY-MM-DD] [in vX.Y.Z] <text>` (see the help at the foot of the issue).'].join('\n');
+  return [replyMarker(input.commentId, input.version), lead, '', ...input.problems.map(problemLine), '', 'Grammar: `/cve ignore|waiting|note|reopen CVE-… [until YYYY-MM-DD] [in vX.Y.Z] <text>` (see the help at the foot of the issue).'].join('\n');
 }

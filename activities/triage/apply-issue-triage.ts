@@ -1,5 +1,4 @@
 /** The triage activity: reads new `/cve` comments on the product's issues, writes their decisions into the release CSVs, and answers each. */
-import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TriageResult } from '../../core/run.js';
@@ -12,12 +11,12 @@ import { parseRepository } from '../github/repository.js';
 import { toGitHubFailure } from '../issues/issue-tracker.js';
 import { csvFileName } from '../report/report-paths.js';
 import { reportStoreOf, type ReportLocation, type ReportStore } from '../store/report-store.js';
-import { canTriage, commentsSince, imageOfIssue, replyOnce, thumbsUp, type IssueComment } from './triage-github.js';
+import { canTriage, commentVersion, commentsSince, imageOfIssue, replyOnce, thumbsUp, type IssueComment } from './triage-github.js';
 
 /** Where the cursor lives, beside the CSVs in the report store. */
 export const TRIAGE_STATE_NAME = 'triage-state.json';
 
-/** The cursor: the newest comment update read, the comments (by id) read at that version (see `versionOf`), and each release's written rows then. */
+/** The cursor: the newest comment update read, the comments (by id) read at that version (see `commentVersion`), and each release's written rows then. */
 interface TriageStateFile {
   version: 1;
   since?: string;
@@ -41,14 +40,6 @@ export interface TriageInput {
 }
 
 const SUSPECT = /(^|\n)\s{0,3}\/cve\b/i;
-
-/**
- * A comment's version as the cursor remembers it: GitHub's `updated_at` has whole seconds, so an
- * edit in the same second as the pass that read the comment keeps it; the body's hash tells.
- */
-function versionOf(comment: IssueComment): string {
-  return `${comment.updatedAt} ${createHash('sha256').update(comment.body).digest('hex').slice(0, 16)}`;
-}
 
 async function readState(store: ReportStore): Promise<{ state: TriageStateFile; version?: string; existed: boolean }> {
   const stored = await store.read(TRIAGE_STATE_NAME);
@@ -77,7 +68,7 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
   const { state, version: stateVersion, existed } = await readState(store);
 
   const listed = await gh(() => commentsSince(github, repository, state.since), `listing the comments of ${repoName}`);
-  const fresh = listed.filter((c) => state.processed[c.id] !== versionOf(c));
+  const fresh = listed.filter((c) => state.processed[c.id] !== commentVersion(c));
   result.comments = fresh.length;
   const csvs = new Map<string, { rows: ReleaseRows; version?: string }>();
   const loadRelease = async (release: string) => {
@@ -143,7 +134,7 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
       result.applied += answer.applied;
     }
     if (answer.problems.length > 0) {
-      const body = renderTriageReply({ commentId: answer.comment.id, updatedAt: answer.comment.updatedAt, commentUrl: answer.comment.url, problems: answer.problems, applied: answer.applied });
+      const body = renderTriageReply({ commentId: answer.comment.id, version: commentVersion(answer.comment), commentUrl: answer.comment.url, problems: answer.problems, applied: answer.applied });
       if (await gh(() => replyOnce(github, repository, answer.comment, body), `replying on issue #${answer.comment.issueNumber}`)) result.replied++;
     }
   }
@@ -153,7 +144,7 @@ export async function applyIssueTriage(deps: TriageDeps, input: TriageInput, hea
     const since = listed.reduce<string | undefined>((max, c) => (max === undefined || c.updatedAt > max ? c.updatedAt : max), state.since);
     const processed: Record<string, string> = {};
     // Only the comments at the cursor's own second need remembering: `since` returns them again.
-    for (const c of listed) if (c.updatedAt === since) processed[c.id] = versionOf(c);
+    for (const c of listed) if (c.updatedAt === since) processed[c.id] = commentVersion(c);
     const baseline = { ...state.baseline };
     for (const [release, loaded] of csvs) baseline[release] = loaded.rows.csv.writtenRows();
     const next: TriageStateFile = { version: 1, ...(since ? { since } : {}), processed, baseline };

@@ -1,4 +1,5 @@
 /** The GitHub calls of triage: comments since a cursor, an issue's image, who may triage, and the answers. */
+import { createHash } from 'node:crypto';
 import { LABEL_CVE_REPORT } from '../../core/issue-plan.js';
 import { readIssueMarker } from '../../core/render/markdown.js';
 import { mayTriage } from '../../core/triage-decision.js';
@@ -15,6 +16,15 @@ export interface IssueComment {
   createdAt: string;
   updatedAt: string;
   url: string;
+}
+
+/**
+ * A comment's version: GitHub's `updated_at` has whole seconds, so an edit in the same second as
+ * the pass that read the comment keeps it; the body's hash tells. The cursor remembers it, and
+ * each reply carries it, so an edit is read and answered again.
+ */
+export function commentVersion(comment: Pick<IssueComment, 'updatedAt' | 'body'>): string {
+  return `${comment.updatedAt} ${createHash('sha256').update(comment.body).digest('hex').slice(0, 16)}`;
 }
 
 /** Every comment of the repository updated at or after `since`, oldest first: one request per 100 comments, whatever the number of issues. */
@@ -61,7 +71,7 @@ export async function thumbsUp(github: GitHubClient, repository: Repository, com
  * Returns whether it posted.
  */
 export async function replyOnce(github: GitHubClient, repository: Repository, comment: IssueComment, body: string): Promise<boolean> {
-  const marker = replyMarker(comment.id, comment.updatedAt);
+  const marker = replyMarker(comment.id, commentVersion(comment));
   const since = await github.paginate(github.rest.issues.listComments, { ...repository, issue_number: comment.issueNumber, since: comment.updatedAt, per_page: 100 });
   if (since.some((c) => (c.body ?? '').includes(marker))) return false;
   // Not retried here: a reply whose answer was lost would be sent twice; the activity's retry looks first.

@@ -86,7 +86,7 @@ describe('hostile text', () => {
   it('is escaped in replies: no HTML, no @mentions, no #refs, no Markdown', () => {
     const text = escapeReplyText('<script>@alice #12 org/repo#3 #abc **b** [l](http://x)');
     assert.doesNotMatch(text, /<script>|@alice|#12|#3|#abc|\*\*b\*\*|\[l\]/);
-    const reply = renderTriageReply({ commentId: 7, updatedAt: origin.at, commentUrl: origin.url, applied: 0, problems: [{ kind: 'unknown-id', line: 1, id: 'CVE-2024-1', known: Array.from({ length: 25 }, (_, i) => `CVE-2024-${100 + i}`) }] });
+    const reply = renderTriageReply({ commentId: 7, version: origin.at, commentUrl: origin.url, applied: 0, problems: [{ kind: 'unknown-id', line: 1, id: 'CVE-2024-1', known: Array.from({ length: 25 }, (_, i) => `CVE-2024-${100 + i}`) }] });
     assert.match(reply, /CVE-2024-119 \(and 5 more\)/);
     assert.doesNotMatch(reply, /CVE-2024-120/);
   });

@@ -68,7 +68,7 @@ describe('hostile text in a command', () => {
     const { problems } = parseTriageComment(`/cve ignore ${HOSTILE}`);
     const reply = renderTriageReply({
       commentId: 7,
-      updatedAt: origin.at,
+      version: origin.at,
       commentUrl: origin.url,
       applied: 0,
       problems: [

@@ -118,14 +118,22 @@ describe('triage from issue comments (fake GitHub)', () => {
       frozen.setCollaborator(OWNER, 'same-second', 'alice', 'write');
       const github = createGitHub({ token: 'test-token', baseUrl: frozen.url, retryAfterBaseValue: 1, pacing: { writeMs: 0, notificationMs: 0 } });
       const deps = { reportsDir: dir, reportStore: new LocalReportStore(dir), github, githubCanWrite: true, issueRepository: `${OWNER}/same-second` };
-      const c = frozen.addComment(OWNER, 'same-second', issue.number, '/cve waiting CVE-2024-1 upstream', 'alice');
+      const c = frozen.addComment(OWNER, 'same-second', issue.number, '/cve waiting CVE-2024-1 upstream\n/cve note CVE-2099-1 x', 'alice');
       await applyIssueTriage(deps, { releases: ['v2.9.0'] });
-      frozen.editComment(OWNER, 'same-second', c.id, '/cve note CVE-2024-1 not affected after all');
+      frozen.editComment(OWNER, 'same-second', c.id, '/cve note CVE-2024-1 not affected after all\n/cve note CVE-2099-2 y');
       const again = await applyIssueTriage(deps, { releases: ['v2.9.0'] });
-      assert.equal(again.comments, 1, 'the edit is new although updated_at did not move');
+      assert.equal(again.applied, 1, 'the edit is new although updated_at did not move');
       const row = new TriageCsv(await readFile(join(dir, 'cves-v2.9.0.csv'), 'utf8'), 'v2.9.0').rowsOf(IMAGE)[0]!.triage;
       assert.match(row.notes, /^note: not affected after all \(@alice/);
-      assert.equal((await applyIssueTriage(deps, { releases: ['v2.9.0'] })).comments, 0, 'and then it is remembered');
+      const replies = frozen.comments(OWNER, 'same-second', issue.number).filter((k) => k.user === 'fake-user');
+      assert.equal(replies.length, 2, 'the edit is answered too');
+      assert.match(replies[0]!.body, /CVE-2099-1 is not a finding/);
+      assert.match(replies[1]!.body, /CVE-2099-2 is not a finding/);
+      // The next pass meets only the bot's own second reply (posted after the listing), and answers nothing.
+      const third = await applyIssueTriage(deps, { releases: ['v2.9.0'] });
+      assert.deepEqual([third.comments, third.applied, third.replied, third.rowsChanged], [1, 0, 0, 0]);
+      assert.equal((await applyIssueTriage(deps, { releases: ['v2.9.0'] })).comments, 0, 'and then every version is remembered');
+      assert.equal(frozen.comments(OWNER, 'same-second', issue.number).filter((k) => k.user === 'fake-user').length, 2);
     } finally {
       await frozen.close();
     }
