@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatListProblems } from '../../core/image-list.js';
 import type { ReleaseInput, ResolvedImages } from '../../core/run.js';
 import type { GitHubClient } from '../github/github.js';
-import { generateGitLists, GitListsError, type GeneratedLists } from '../sources/generate-git-lists.js';
+import { runExportScript, GitListsError, type GeneratedLists } from '../sources/run-export-script.js';
 import { ImageListNotFoundError, readReleaseLists } from './release-lists.js';
 import { storeKeys, type ResultStore } from '../store/result-store.js';
 
@@ -19,7 +19,7 @@ async function generated(release: ReleaseInput, gitCacheDir: string | undefined)
     context = undefined;
   }
   try {
-    return await generateGitLists({
+    return await runExportScript({
       release: release.name,
       git: release.git,
       cacheDir: gitCacheDir ?? join(homedir(), '.cache', 'image-scanning', 'git'),

@@ -33,6 +33,8 @@ interface Options {
   timeoutMs?: number;
   /** The environment tools are looked up in (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Aborts (kills) whatever runs: the activity's cancellation. */
+  signal?: AbortSignal;
 }
 
 interface Ran {
@@ -40,7 +42,7 @@ interface Ran {
   output: string;
 }
 
-function runProcess(command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs?: number; heartbeat?: () => void }): Promise<Ran> {
+function runProcess(command: string, args: string[], opts: { cwd?: string; env: NodeJS.ProcessEnv; timeoutMs?: number; heartbeat?: () => void; signal?: AbortSignal }): Promise<Ran> {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
@@ -50,21 +52,26 @@ function runProcess(command: string, args: string[], opts: { cwd?: string; env: 
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
+    // A Go build prints nothing for minutes: beat on a clock too, so the activity's heartbeat timeout holds.
     const beat = opts.heartbeat ? setInterval(opts.heartbeat, 10_000) : undefined;
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          output += `\n(killed after ${Math.round(opts.timeoutMs! / 1000)} s)`;
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            /* already gone */
-          }
-        }, opts.timeoutMs)
-      : undefined;
+    // The whole process group: bash, go and the exporter it runs.
+    const kill = (why: string) => {
+      output += `\n(${why})`;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    const timer = opts.timeoutMs ? setTimeout(() => kill(`killed after ${Math.round(opts.timeoutMs! / 1000)} s`), opts.timeoutMs) : undefined;
+    const onAbort = () => kill('cancelled');
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort);
     child.on('error', (error) => {
       output += `\n${error.message}`;
     });
     child.on('close', (code) => {
+      opts.signal?.removeEventListener('abort', onAbort);
       clearInterval(beat);
       clearTimeout(timer);
       resolvePromise({ code, output });
@@ -119,7 +126,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Checks out the ref, decides whether the previous lists still stand, and runs the script when they do not. */
-export async function generateGitLists(options: Options): Promise<GeneratedLists> {
+export async function runExportScript(options: Options): Promise<GeneratedLists> {
   const { git, release } = options;
   const where = `${git.repository} at ${git.ref}`;
   const fail = (step: string, detail: string): never => {
@@ -129,7 +136,7 @@ export async function generateGitLists(options: Options): Promise<GeneratedLists
   const slug = createHash('sha256').update(`${git.repository}\n${git.ref}`).digest('hex').slice(0, 16);
   const checkout = join(options.cacheDir, 'checkouts', slug);
   const listsDir = join(options.cacheDir, 'lists', release);
-  const gitIn = (args: string[]) => runProcess('git', args, { cwd: checkout, env: baseEnv, heartbeat: () => options.heartbeat?.('git') });
+  const gitIn = (args: string[]) => runProcess('git', args, { cwd: checkout, env: baseEnv, heartbeat: () => options.heartbeat?.('git'), signal: options.signal });
 
   options.heartbeat?.('checkout');
   await mkdir(checkout, { recursive: true });
@@ -146,6 +153,16 @@ export async function generateGitLists(options: Options): Promise<GeneratedLists
   if (checkedOut.code !== 0) fail('git checkout', lastLines(checkedOut.output, 5));
   await gitIn(['clean', '--quiet', '-ffdx']);
   const commit = (await gitIn(['rev-parse', 'HEAD'])).output.trim();
+  // Rancher's scripts/version takes TAG from `git tag -l --contains HEAD` (a tag ref: the tag itself,
+  // e.g. v2.9.0) and else from the short commit. The fetch brings no tags, so the checkout holds
+  // exactly the fetched tag when the ref is one, and none left over from an earlier ref.
+  const stale = (await gitIn(['tag', '--list'])).output.split('\n').filter((t) => t !== '');
+  if (stale.length > 0) await gitIn(['tag', '--delete', ...stale]);
+  const fetchedTag = fetchHeadTag(await readFile(join(checkout, '.git', 'FETCH_HEAD'), 'utf8').catch(() => ''));
+  if (fetchedTag) {
+    const tagged = await gitIn(['tag', fetchedTag, 'HEAD']);
+    if (tagged.code !== 0) fail('git tag', lastLines(tagged.output, 3));
+  }
 
   const read = (path: string) => readFile(join(checkout, path), 'utf8').catch(() => '');
   const script = await read(EXPORT_SCRIPT);
@@ -196,11 +213,14 @@ export async function generateGitLists(options: Options): Promise<GeneratedLists
   await mkdir(join(checkout, 'bin'), { recursive: true });
   await writeFile(join(checkout, 'bin', 'data.json'), kdmData);
   options.heartbeat?.('script');
+  // TAG and GIT_TAG are left to scripts/version (a worker's own TAG must not rename Rancher's images).
+  const { TAG: _tag, GIT_TAG: _gitTag, ...scriptEnv } = baseEnv;
   const ran = await runProcess('bash', [EXPORT_SCRIPT], {
     cwd: checkout,
-    env: { ...baseEnv, ...(toolchain ? { GOTOOLCHAIN: toolchain } : {}), TAG: baseEnv.TAG ?? `${git.ref.replace(/.*\//, '')}-${commit.slice(0, 7)}`, REPO: baseEnv.REPO ?? 'rancher', ARCH: 'amd64' },
+    env: { ...scriptEnv, ...(toolchain ? { GOTOOLCHAIN: toolchain } : {}), ARCH: 'amd64' },
     timeoutMs: options.timeoutMs ?? 60 * 60_000,
     heartbeat: () => options.heartbeat?.('script'),
+    signal: options.signal,
   });
   if (ran.code !== 0) {
     const url = /https?:\/\/[^\s"'`]+/.exec(lastLines(ran.output, 15))?.[0];
@@ -218,6 +238,11 @@ export async function generateGitLists(options: Options): Promise<GeneratedLists
   await rm(listsDir, { recursive: true, force: true });
   await rename(staging, listsDir);
   return listsIn(listsDir, commit, true);
+}
+
+/** The tag name when FETCH_HEAD's line says the fetched ref was a tag (`<sha>\t\ttag 'v2.9.0' of <url>`). */
+export function fetchHeadTag(fetchHead: string): string | undefined {
+  return /^\S+\t[^\t]*\ttag '([^']+)' of /m.exec(fetchHead)?.[1];
 }
 
 async function firstExisting(dirs: string[], name: string): Promise<string | undefined> {
