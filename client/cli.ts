@@ -151,7 +151,11 @@ export function buildProgram(): Command {
     .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
     .action(action(syncFromIssues));
 
-  program.command('worker').description('run a worker on the task queue until SIGINT/SIGTERM').action(action(runWorker));
+  program
+    .command('worker')
+    .description('run a worker on the task queue until SIGINT/SIGTERM')
+    .option('--git-lists', "poll IMAGE_SCANNING_GIT_TASK_QUEUE for git sources only (Rancher's export script: needs Go, jq and yq)")
+    .action(action((options: { gitLists?: boolean }) => runWorker(options)));
 
   releaseOptions(program.command('run').description('embedded one-shot: dev server if needed, in-process worker, progress bar, outputs'))
     .option('--out <dir>', 'reports directory (CSV, summary, site, issue plan)')
