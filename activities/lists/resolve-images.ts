@@ -1,6 +1,7 @@
 /** The list activity: resolves a release's image lists into records stored for the run. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatListProblems } from '../../core/image-list.js';
+import type { ReleaseSource } from '../../core/release-source.js';
 import type { GitListsRef, ReleaseInput, ResolvedImages } from '../../core/run.js';
 import type { GitHubClient } from '../github/github.js';
 import { DEFAULT_GIT_CACHE_DIR, gitListsFailure, withStoredGitLists } from '../sources/generate-git-lists.js';
@@ -55,6 +56,10 @@ export function createResolveImages(deps: { store: ResultStore; github?: GitHubC
     }
     const { records, problems } = lists;
     await deps.store.writeJson(storeKeys.images(input.runKey, input.release.name), records);
+    if (git && input.release.git) {
+      const source: ReleaseSource = { repository: input.release.git.repository, ref: input.release.git.ref, commit: git.commit };
+      await deps.store.writeJson(storeKeys.source(input.runKey, input.release.name), source);
+    }
     return {
       release: input.release.name,
       total: records.length,

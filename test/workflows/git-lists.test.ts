@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -39,8 +40,9 @@ after(async () => {
 const source = (ref: string): GitSource => ({ repository: repos.repository, ref, kdm: repos.kdm, mirror: repos.mirror });
 
 describe('git sources in the workflow (real Temporal server, real git, Rancher-like export script)', { skip: existsSync(YQ) ? false : `mikefarah yq not at ${YQ} (.ci/run installs it)` }, () => {
-  it('generates a head in its own activity on the git task queue, keeps the lists out of history, and records the commit', async () => {
+  it('generates a head in its own activity on the git task queue, keeps the lists out of history, and shows the commit in summary, site and issues', async () => {
     const h = await Harness.create();
+    await h.scenarios({ default: { synthetic: 1 } });
     const deps = { ...h.deps(), gitCacheDir: join(h.dir, 'main-git-cache') };
     const gitCacheDir = join(h.dir, 'go-worker-git-cache');
     const taskQueue = `test-${randomUUID()}`;
@@ -48,7 +50,7 @@ describe('git sources in the workflow (real Temporal server, real git, Rancher-l
     const main = await Worker.create({ connection: env.nativeConnection, namespace: env.client.options.namespace, taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(deps) });
     // The worker that has Go: the product's own git-lists worker, sharing only the result store.
     const goWorker = await createGitListsWorker({ connection: env.nativeConnection, namespace: env.client.options.namespace, taskQueue: gitTaskQueue, deps: { store: deps.store, gitCacheDir } });
-    const input: ScanReleasesInput = { releases: [{ name: 'v2.11-head', git: source('release/v2.11') }], gitTaskQueue, skipPublish: true };
+    const input: ScanReleasesInput = { releases: [{ name: 'v2.11-head', git: source('release/v2.11') }], gitTaskQueue };
     const { summary, workflowId } = await goWorker.runUntil(() =>
       main.runUntil(async () => {
         const handle = await startRun(env.client, input, { taskQueue });
@@ -72,6 +74,15 @@ describe('git sources in the workflow (real Temporal server, real git, Rancher-l
     assert.ok(!text.includes('rancher/fleet') && !text.includes('rancher/wins'), 'no list line in the history');
     assert.ok(existsSync(join(gitCacheDir, 'lists', 'v2.11-head', 'rancher-images.txt')), 'the Go worker ran the script');
     assert.ok(!existsSync(deps.gitCacheDir), 'the main worker did not');
+
+    // "v2.11-head at 1a2b3c4" on the release page and in each image's issue (here the plan, without a token).
+    const shown = `v2.11-head at ${repos.head('release/v2.11').slice(0, 7)}`;
+    const siteDir = dirname(summary.sitePath!);
+    const page = (await readdir(siteDir)).find((f) => f.includes('v2.11-head') && f.endsWith('.html'))!;
+    assert.ok((await readFile(join(siteDir, page), 'utf8')).includes(shown), `${shown} on ${page}`);
+    const plan = JSON.parse(await readFile(join(deps.reportsDir, 'issue-plan.json'), 'utf8')) as { changes: { image: string; body?: string }[] };
+    const fleet = plan.changes.find((c) => c.image === 'rancher/fleet:v0.12.0')!;
+    assert.ok(fleet.body?.includes(`Releases: ${shown}`), fleet.body);
   });
 
   it('fails only the head whose script fails, naming repository and ref; the other release goes on and the head keeps its CSV and issues', async () => {
