@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { checkImageCommand } from './check.js';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { reconcileFromStore, syncFromIssues } from './issues.js';
 import { renderFromResults } from './render.js';
@@ -150,6 +151,13 @@ export function buildProgram(): Command {
   releaseOptions(issues.command('sync').description('apply /cve commands from issue comments to the release CSVs, then the issues, without scanning'))
     .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
     .action(action(syncFromIssues));
+
+  program
+    .command('check')
+    .argument('<image>', 'an image reference, e.g. rancher/fleet:v0.13.0')
+    .description('scan one image now (same DB, cache and VEX settings as a run) and show each CVE of its newest reports as still present, fixed or new; exit 0 when no unignored CVE remains, 3 otherwise')
+    .option('--json', 'one JSON document (for scripts)')
+    .action(action((image: string, options: { json?: boolean }) => checkImageCommand(image, options)));
 
   program
     .command('worker')
