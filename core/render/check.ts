@@ -2,6 +2,7 @@
 import type { ImageCheck } from '../image-check.js';
 
 /** Notes are people's free text: no control characters reach the terminal (no escape sequences). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const plain = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
 
 export function renderImageCheck(check: ImageCheck): string {

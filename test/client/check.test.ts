@@ -1,45 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
-import { createActivities } from '../../activities/index.js';
 import type { ImageCheck } from '../../core/image-check.js';
-import { run } from '../activities/support.js';
 import { Harness, TRIVY_STUB, type StubScenario } from '../helpers/harness.js';
-import { CLI } from '../helpers/processes.js';
+import { checkCli, editReleaseCsv, scanReleasesNow } from '../helpers/release-runs.js';
 
 const IMAGE = 'rancher/check-me:v1.0.0';
 const OTHER = 'rancher/bystander:v2.0.0';
 const RELEASES = ['v2.12.0', 'v2.13-head'];
-
-/** One run of both releases through the real activities (stub Trivy): resolve, assign, scan, report. */
-async function scanRun(h: Harness, runKey: string, list: string): Promise<void> {
-  const activities = createActivities(h.deps());
-  for (const name of RELEASES) await run(activities.resolveImages, { runKey, release: { name, images: list } });
-  const counts = await run(activities.assignScans, { runKey, releases: RELEASES });
-  for (const release of RELEASES) for (let index = 0; index < counts[release]!; index++) await run(activities.scanImage, { runKey, release, index });
-  for (const release of RELEASES) await run(activities.writeReleaseReport, { runKey, release });
-}
-
-/** A person's edit of a release CSV: state and notes of IMAGE's rows of one CVE. */
-async function edit(h: Harness, release: string, cve: string, state: string, notes: string): Promise<void> {
-  const path = join(h.reportsDir, `cves-${release}.csv`);
-  const rows = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
-  let edited = 0;
-  for (const row of rows) {
-    if (row.image === IMAGE && row.vulnerability_id === cve) {
-      row.state = state;
-      row.notes = notes;
-      edited++;
-    }
-  }
-  assert.ok(edited > 0, `${cve} of ${IMAGE} in ${release}`);
-  await writeFile(path, stringify(rows, { header: true, columns: Object.keys(rows[0]!) }));
-}
 
 let h: Harness;
 /** The stub's synthetic ids for IMAGE: CVE 0 (CRITICAL) and CVE 1 (HIGH), and a third the reports never saw. */
@@ -51,35 +20,29 @@ before(async () => {
   h = await Harness.create('image-scanning-check-');
   await h.scenarios({ default: { synthetic: 2 } });
   const list = await h.writeList('images.txt', [IMAGE, OTHER]);
-  await scanRun(h, 'run-1', list);
+  await scanReleasesNow(h.deps(), 'run-1', RELEASES, list);
   const csv = await readFile(join(h.reportsDir, 'cves-v2.13-head.csv'), 'utf8');
   const ids = [...new Set([...csv.matchAll(/CVE-2024-\d+/g)].map((m) => m[0]))].filter((id) => csv.split('\n').some((l) => l.startsWith(IMAGE) && l.includes(id))).sort();
   assert.equal(ids.length, 2, csv);
   cve = [...ids, `${ids[0]!.slice(0, -1)}2`];
   pkg = /pkg-[0-9a-f]{6}/.exec(csv.split('\n').find((l) => l.startsWith(IMAGE))!)![0];
   // People's triage: CVE 1 ignored with a justification in both releases, CVE 0 waiting in the head.
-  await edit(h, 'v2.13-head', cve[0]!, 'waiting', 'upstream fix in PR 123, "soon"');
-  await edit(h, 'v2.13-head', cve[1]!, 'ignore', 'not reachable: the binary never calls it');
-  await edit(h, 'v2.12.0', cve[1]!, 'ignore', 'not reachable in 2.12 either');
-  await scanRun(h, 'run-2', list);
+  await editReleaseCsv(h.reportsDir, 'v2.13-head', IMAGE, cve[0]!, 'waiting', 'upstream fix in PR 123, "soon"');
+  await editReleaseCsv(h.reportsDir, 'v2.13-head', IMAGE, cve[1]!, 'ignore', 'not reachable: the binary never calls it');
+  await editReleaseCsv(h.reportsDir, 'v2.12.0', IMAGE, cve[1]!, 'ignore', 'not reachable in 2.12 either');
+  await scanReleasesNow(h.deps(), 'run-2', RELEASES, list);
 });
 
 async function check(scenario: StubScenario, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   await h.scenarios({ [IMAGE]: scenario });
-  const env = {
-    ...process.env,
+  return checkCli(args, {
     IMAGE_SCANNING_DATA_DIR: join(h.dir, 'data'),
     TRIVY_BIN: TRIVY_STUB,
     TRIVY_CACHE_DIR: join(h.dir, 'trivy-cache'),
     TRIVY_CACHE_BACKEND: 'memory',
     TRIVY_STUB_DIR: h.stubDir,
     IMAGE_SCANNING_REMATCH: 'false',
-    GITHUB_TOKEN: '',
-  };
-  return promisify(execFile)(process.execPath, [CLI, 'check', ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-  );
+  });
 }
 
 /** A Trivy report of IMAGE holding the stub's synthetic CVEs `ids` (the stub replays it). */
