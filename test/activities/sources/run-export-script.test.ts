@@ -88,10 +88,12 @@ describe('runExportScript (real git, local rancher/rancher layout)', { skip: exi
   });
 
   it('fails naming repository and ref for an unknown ref, and keeps the previous lists', async (t) => {
-    const { repos, cacheDir, source } = await setup(t);
+    const { cacheDir, source } = await setup(t);
+    const first = await runExportScript({ release: 'head', git: source('release/v2.11'), cacheDir, env });
+    const before = await readFile(first.images, 'utf8');
     const error = await failure(runExportScript({ release: 'head', git: source('release/v9.99'), cacheDir, env }));
-    assert.match(error.message, /https:\/\/github\.com\/rancher\/rancher at release\/v9\.99: unknown ref/);
-    assert.ok(repos);
+    assert.match(error.message, /^release head: https:\/\/github\.com\/rancher\/rancher at release\/v9\.99: unknown ref/);
+    assert.equal(await readFile(first.images, 'utf8'), before, 'the previous lists stay');
   });
 
   it('fails when jq or Go is missing, naming the tool', async (t) => {
