@@ -79,7 +79,20 @@ function runProcess(command: string, args: string[], opts: { cwd?: string; env: 
   });
 }
 
-const lastLines = (text: string, n = 15) => text.trimEnd().split('\n').slice(-n).join('\n');
+/**
+ * The last `n` lines as a terminal would show them: git's progress rewrites a line with `\r`
+ * (the real v2.9.0 run's charts clone made one 3,000-character line of it), so only the text
+ * after a line's last `\r` is kept, and a line is cut at 400 characters.
+ */
+export function lastLines(text: string, n = 15): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.replace(/\r+$/, '').split('\r').pop()!)
+    .map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line))
+    .slice(-n)
+    .join('\n');
+}
 
 /** git's url.<base>.insteadOf through the environment, so every clone (the script's too) goes to the mirror. */
 export function mirrorEnv(mirror: string | undefined): Record<string, string> {

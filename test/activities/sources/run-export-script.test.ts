@@ -129,11 +129,11 @@ describe('runExportScript (real git, local rancher/rancher layout)', { skip: exi
     const before = await readFile(first.images, 'utf8');
     await repos.move('release/v2.13', {
       path: 'scripts/create-components-images-files.sh',
-      text: '#!/usr/bin/env bash\necho building\necho "Get https://api.github.com/repos/rancher/ui-plugin-charts/releases: dial tcp: no route" >&2\nexit 1\n',
+      text: '#!/usr/bin/env bash\nprintf "Updating files:  10%% (1/10)\\rUpdating files: 100%% (10/10), done.\\n"\necho building\necho "Get https://api.github.com/repos/rancher/ui-plugin-charts/releases: dial tcp: no route" >&2\nexit 1\n',
     });
     const error = await failure(runExportScript({ release: 'head', git: source('release/v2.13'), cacheDir, env }));
     assert.match(error.message, /rancher\/rancher at release\/v2\.13: export script failed: .* exited with 1 at https:\/\/api\.github\.com\/repos\/rancher\/ui-plugin-charts\/releases/);
-    assert.match(error.message, /last lines:\nbuilding\nGet https/);
+    assert.match(error.message, /last lines:\nUpdating files: 100% \(10\/10\), done\.\nbuilding\nGet https/, 'progress rewritten with \\r shows as its last state');
     assert.equal(await readFile(first.images, 'utf8'), before);
     const again = await failure(runExportScript({ release: 'head', git: source('release/v2.13'), cacheDir, env }));
     assert.match(again.message, /export script failed/, 'a failed generation is not reused');
