@@ -186,7 +186,7 @@ export async function runExportScript(options: Options): Promise<GeneratedLists>
   const chartHeads: string[] = [];
   for (const clone of scriptClones(script, packageEnv)) {
     options.heartbeat?.('charts');
-    const remote = await runProcess('git', ['ls-remote', '--heads', clone.url, clone.branch], { env: baseEnv });
+    const remote = await runProcess('git', ['ls-remote', '--heads', clone.url, clone.branch], { env: baseEnv, heartbeat: () => options.heartbeat?.('charts'), signal: options.signal });
     const head = remote.output.split('\n').find((l) => l.endsWith(`refs/heads/${clone.branch}`));
     if (remote.code !== 0 || !head) fail('charts branch', `branch ${clone.branch} of ${clone.url} does not exist${remote.code !== 0 ? `: ${lastLines(remote.output, 3)}` : ''}`);
     chartHeads.push(`${clone.url} ${head!.split(/\s/)[0]}`);
