@@ -5,6 +5,7 @@ import { createAssignedImages, createAssignScans, createResolveImages } from './
 import { createWriteReleaseReport } from './report/index.js';
 import { createPrepareScanner, createScanImage } from './scan/index.js';
 import { createPublishSite } from './site/index.js';
+import { createGenerateGitLists } from './sources/index.js';
 import { createApplyIssueTriage } from './triage/index.js';
 
 export type { ActivityDeps, TrivySettings } from './deps.js';
@@ -12,6 +13,7 @@ export type { ActivityDeps, TrivySettings } from './deps.js';
 /** The activities of one worker, closing over dependencies built once. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    generateGitLists: createGenerateGitLists(deps),
     resolveImages: createResolveImages(deps),
     assignScans: createAssignScans(deps),
     assignedImages: createAssignedImages(deps),

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { checkImageCommand } from './check.js';
 import { ConfigError, loadEnvConfig, loadFileConfig, runInputFrom, type ReleaseFlags } from '../worker/config.js';
 import { reconcileFromStore, syncFromIssues } from './issues.js';
 import { renderFromResults } from './render.js';
@@ -151,7 +152,18 @@ export function buildProgram(): Command {
     .option('--repo <owner/name>', 'repository of the issues (default GITHUB_REPOSITORY)')
     .action(action(syncFromIssues));
 
-  program.command('worker').description('run a worker on the task queue until SIGINT/SIGTERM').action(action(runWorker));
+  program
+    .command('check')
+    .argument('<image>', 'an image reference, e.g. rancher/fleet:v0.13.0')
+    .description('scan one image now (same DB, cache and VEX settings as a run) and show each CVE of its newest reports as still present, fixed or new; exit 0 when no unignored CVE remains, 3 otherwise')
+    .option('--json', 'one JSON document (for scripts)')
+    .action(action((image: string, options: { json?: boolean }) => checkImageCommand(image, options)));
+
+  program
+    .command('worker')
+    .description('run a worker on the task queue until SIGINT/SIGTERM')
+    .option('--git-lists', "poll IMAGE_SCANNING_GIT_TASK_QUEUE for git sources only (Rancher's export script: needs Go, jq and yq)")
+    .action(action((options: { gitLists?: boolean }) => runWorker(options)));
 
   releaseOptions(program.command('run').description('embedded one-shot: dev server if needed, in-process worker, progress bar, outputs'))
     .option('--out <dir>', 'reports directory (CSV, summary, site, issue plan)')

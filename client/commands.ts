@@ -11,7 +11,7 @@ import { readReleaseLists, ImageListNotFoundError } from '../activities/lists/re
 import { storeKeys } from '../activities/store/result-store.js';
 import { formatListProblems } from '../core/image-list.js';
 import { ConfigError } from '../worker/config.js';
-import { consoleLogger, createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
+import { consoleLogger, createGitListsWorker, createWorker, depsFromConfig, jsonLogger } from '../worker/worker.js';
 import { connectClient, connectConfig, ensureSearchAttributes, webUiUrl } from './connection.js';
 import { serverAnswers, startDevServer, waitForServer } from './dev-server.js';
 import { paths } from '../host/paths.js';
@@ -139,13 +139,21 @@ export async function runEmbedded(flags: ReleaseFlags & { out?: string; concurre
 }
 
 /** `worker`: a long-running worker on the task queue; SIGINT/SIGTERM shut it down gracefully. */
-export async function runWorker(): Promise<number> {
+export async function runWorker(flags: { gitLists?: boolean } = {}): Promise<number> {
   const env = loadEnvConfig();
   Runtime.install({
     logger: jsonLogger(env.LOG_LEVEL),
     ...(env.IMAGE_SCANNING_METRICS_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: env.IMAGE_SCANNING_METRICS_ADDRESS } } } } : {}),
   });
   const { namespace, options } = connectConfig();
+  if (flags.gitLists) {
+    if (!env.IMAGE_SCANNING_GIT_TASK_QUEUE) throw new ConfigError('worker --git-lists needs IMAGE_SCANNING_GIT_TASK_QUEUE (the queue runs send git sources to)');
+    const { store, gitCacheDir } = depsFromConfig(env);
+    const worker = await createGitListsWorker({ connection: await NativeConnection.connect(options), namespace, taskQueue: env.IMAGE_SCANNING_GIT_TASK_QUEUE, deps: { store, gitCacheDir } });
+    Runtime.instance().logger.info('git lists worker polling', { taskQueue: env.IMAGE_SCANNING_GIT_TASK_QUEUE, namespace });
+    await worker.run();
+    return 0;
+  }
   const nativeConnection = await NativeConnection.connect(options);
   const { connection } = await connectClient();
   await ensureSearchAttributes(connection, namespace);

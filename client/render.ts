@@ -14,7 +14,7 @@ import { ConfigError } from '../worker/config.js';
  */
 export async function renderFromResults(options: { release: string; results: string; out: string; previous?: string }): Promise<number> {
   const runFolder = new FolderResultStore(resolve(options.results));
-  const { images, scans } = await releaseScans(runFolder, options.release);
+  const { images, scans, source } = await releaseScans(runFolder, options.release);
   if (images.length === 0) {
     throw new ConfigError(`${options.results} holds no image list for release ${options.release}; give the run folder (data/runs/<run>) of a run that scanned it`);
   }
@@ -32,6 +32,7 @@ export async function renderFromResults(options: { release: string; results: str
     release: options.release,
     images,
     scans,
+    source,
     store: new LocalReportStore(out),
     today: now.slice(0, 10),
     message: `CVE report for ${options.release}`,

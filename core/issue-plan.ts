@@ -1,3 +1,4 @@
+import { shortCommit } from './release-source.js';
 import { countBySeverity, severityRank } from './finding.js';
 import type { DesiredIssue, IssueFinding } from './issue.js';
 import { renderIssueBody, readIssueMarker, type IssueBodyOptions } from './render/markdown.js';
@@ -95,6 +96,8 @@ export class DesiredIssuesBuilder {
   private readonly images = new Map<string, ImageAcc>();
   private readonly settled = new Map<string, Settled>();
   private readonly releases: string[] = [];
+  /** release → short commit, for releases generated at a git ref. */
+  private readonly commits: Record<string, string> = {};
 
   private acc(image: string): ImageAcc {
     let a = this.images.get(image);
@@ -105,8 +108,9 @@ export class DesiredIssuesBuilder {
     return a;
   }
 
-  addRelease(report: Pick<ReleaseReportHead, 'release' | 'images'>): void {
+  addRelease(report: Pick<ReleaseReportHead, 'release' | 'images' | 'source'>): void {
     this.releases.push(report.release);
+    if (report.source) this.commits[report.release] = shortCommit(report.source.commit);
     for (const record of report.images.records) {
       const a = this.acc(record.image);
       a.releases.add(report.release);
@@ -150,7 +154,7 @@ export class DesiredIssuesBuilder {
   finishImage(image: string, bodyOptions: IssueBodyOptions = {}): void {
     const a = this.images.get(image);
     if (!a || this.settled.has(image)) return;
-    const s = settle(image, a);
+    const s = settle(image, a, this.commits);
     if (s.kind === 'open') {
       s.issue.body = renderIssueBody(s.issue, bodyOptions);
       s.issue.findings = [];
@@ -160,7 +164,7 @@ export class DesiredIssuesBuilder {
   }
 
   build(): DesiredIssues {
-    return desiredIssuesOf(this.images, this.settled, this.releases);
+    return desiredIssuesOf(this.images, this.settled, this.releases, this.commits);
   }
 }
 
@@ -177,7 +181,7 @@ export function buildDesiredIssues(reports: ReleaseReport[]): DesiredIssues {
 type Settled = { kind: 'held' } | { kind: 'resolved' } | { kind: 'open'; issue: DesiredIssue };
 
 /** What an image's issue should be, once every release's rows of it were added. */
-function settle(image: string, a: ImageAcc): Settled {
+function settle(image: string, a: ImageAcc, commits: Record<string, string>): Settled {
   if (a.failed) return { kind: 'held' };
   const shown = [...a.findings.values()].filter((f) => !f.ignoredEverywhere).map((f) => f.finding);
   if (shown.length === 0) return { kind: 'resolved' };
@@ -189,6 +193,7 @@ function settle(image: string, a: ImageAcc): Settled {
   );
   const counts = countBySeverity(shown);
   const releases = [...a.releases].sort();
+  const releaseCommits = Object.fromEntries(releases.filter((r) => commits[r]).map((r) => [r, commits[r]!]));
   const projects = [...a.projects].sort();
   const labels = new Set<string>([LABEL_CVE_REPORT]);
   if (counts.CRITICAL > 0) labels.add(LABEL_CRITICAL);
@@ -206,17 +211,18 @@ function settle(image: string, a: ImageAcc): Settled {
       counts,
       ignored: a.findings.size - shown.length,
       releases,
+      ...(Object.keys(releaseCommits).length > 0 ? { releaseCommits } : {}),
       projects,
     },
   };
 }
 
-function desiredIssuesOf(images: Map<string, ImageAcc>, settled: Map<string, Settled>, releaseNames: string[]): DesiredIssues {
+function desiredIssuesOf(images: Map<string, ImageAcc>, settled: Map<string, Settled>, releaseNames: string[], commits: Record<string, string>): DesiredIssues {
   const open: DesiredIssue[] = [];
   const resolved: string[] = [];
   const held: string[] = [];
   for (const [image, a] of [...images].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
-    const s = settled.get(image) ?? settle(image, a);
+    const s = settled.get(image) ?? settle(image, a, commits);
     if (s.kind === 'held') held.push(image);
     else if (s.kind === 'resolved') resolved.push(image);
     else open.push(s.issue);

@@ -33,6 +33,8 @@ export interface DesiredIssue {
   /** Findings ignored in every release that contains the image, left out of the table. */
   ignored: number;
   releases: string[];
+  /** Releases generated at a git ref, with the commit: "v2.13-head at 1a2b3c4" in the body. */
+  releaseCommits?: Record<string, string>;
   projects: string[];
   /** The body, when it was rendered as the image was settled; `findings` is then empty (streamed reconciliation). */
   body?: string;

@@ -33,6 +33,14 @@ export interface GitSource {
   mirror?: string;
 }
 
+/** The claim check of a git source's generated lists: where they are stored, and the commit they came from. */
+export interface GitListsRef {
+  key: string;
+  commit: string;
+  /** Whether the script ran (false: the previous lists were reused). */
+  generated: boolean;
+}
+
 export interface ScanReleasesInput {
   releases: ReleaseInput[];
   /** Scans in flight per release (default 8). */
@@ -45,6 +53,8 @@ export interface ScanReleasesInput {
   mirrorList?: string;
   /** `owner/name` of the issues; the worker's GITHUB_REPOSITORY when absent. */
   issueRepository?: string;
+  /** Task queue of the git sources' activity (a worker with Go); the run's own when absent. */
+  gitTaskQueue?: string;
 }
 
 export interface ScanReleaseInput {
@@ -53,6 +63,8 @@ export interface ScanReleaseInput {
   mirrorList?: string;
   maxConcurrentScans?: number;
   maxScansPerRun?: number;
+  /** Task queue of the git sources' activity; the run's own when absent. */
+  gitTaskQueue?: string;
   /** Set when the workflow continues as new in the middle of scanning. */
   resume?: ScanCursor;
 }

@@ -1,3 +1,4 @@
+import type { ReleaseSource } from './release-source.js';
 import { compareFindings, emptySeverityCounts, type Finding, type SeverityCounts } from './finding.js';
 import type { ImageRecord } from './image-list.js';
 import { PreviousReport } from './previous-report.js';
@@ -64,6 +65,8 @@ export interface ReleaseReportHead {
   images: { records: ImageRecord[]; withFindings: number; clean: number; osNotScanned: string[]; failed: FailedImage[]; scans?: ImageScanWay[] };
   problems: TriageProblem[];
   changes: { new: number; fixed: number; unchanged: number };
+  /** A git source's repository, ref and commit (absent for lists read from a release or files). */
+  source?: ReleaseSource;
 }
 
 /** A release report held whole: what tests, benchmarks and `render` build in memory. */

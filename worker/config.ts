@@ -100,6 +100,13 @@ const EnvSchema = z.object({
   SITE_GITHUB_PATH: z.string().default(''),
   /** The published site's address (e.g. the GitHub Pages URL): issues link an image's page where they cut notes short. */
   SITE_URL: z.string().url().optional(),
+  /**
+   * Task queue of the git sources' activity (generateGitLists: a Go build and Rancher's export
+   * script), polled by a worker that has Go, jq and yq (`worker --git-lists`); unset, the run's queue.
+   */
+  IMAGE_SCANNING_GIT_TASK_QUEUE: z.string().min(1).optional(),
+  /** Where git sources keep their checkouts and generated lists between runs (default ~/.cache/image-scanning/git). */
+  IMAGE_SCANNING_GIT_CACHE_DIR: z.string().min(1).optional(),
   MAX_CONCURRENT_ACTIVITIES: positiveInt(16),
   /** host:port of the worker's Prometheus endpoint (/metrics): the SDK's metrics and the product's counters. Off when unset. */
   IMAGE_SCANNING_METRICS_ADDRESS: z.string().regex(/^[\w.:[\]-]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
@@ -278,7 +285,7 @@ export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanRelea
       repository: flags.repository,
     });
     if (!release.success) throw new ConfigError(formatIssues('--release', release.error));
-    return { releases: [release.data], mirrorList: local(flags.mirrorList), ...extra };
+    return { releases: [release.data], mirrorList: local(flags.mirrorList), ...gitQueue(), ...extra };
   }
   const file = await loadFileConfig(flags.config);
   let releases = file.releases;
@@ -286,5 +293,11 @@ export async function runInputFrom(flags: ReleaseFlags, extra: Partial<ScanRelea
     releases = releases.filter((r) => r.name === flags.release);
     if (releases.length === 0) throw new ConfigError(`release ${flags.release} is not in ${flags.config}`);
   }
-  return { releases, mirrorList: local(flags.mirrorList) ?? file.mirrorList, issueRepository: file.issueRepository, maxConcurrentScans: file.maxConcurrentScans, ...extra };
+  return { releases, mirrorList: local(flags.mirrorList) ?? file.mirrorList, issueRepository: file.issueRepository, maxConcurrentScans: file.maxConcurrentScans, ...gitQueue(), ...extra };
+}
+
+/** The git sources' own task queue (IMAGE_SCANNING_GIT_TASK_QUEUE), carried in the run's input so the workflow can route to it. */
+function gitQueue(): Pick<ScanReleasesInput, 'gitTaskQueue'> {
+  const queue = loadEnvConfig().IMAGE_SCANNING_GIT_TASK_QUEUE;
+  return queue ? { gitTaskQueue: queue } : {};
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { DefaultLogger, NativeConnection, Worker, type LogEntry, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createGenerateGitLists } from '../activities/sources/index.js';
 import { FolderResultStore } from '../activities/store/result-store.js';
 import { paths } from '../host/paths.js';
 import { trivyVersion } from '../client/trivy-cli.js';
@@ -36,6 +37,7 @@ export function depsFromConfig(config: EnvConfig, log: { warn(message: string): 
       : undefined,
     store: config.IMAGE_SCANNING_STORE ? new PostgresResultStore(config.IMAGE_SCANNING_STORE) : new FolderResultStore(resolve(config.IMAGE_SCANNING_DATA_DIR)),
     retentionDays: config.IMAGE_SCANNING_RETENTION_DAYS,
+    gitCacheDir: config.IMAGE_SCANNING_GIT_CACHE_DIR ? resolve(config.IMAGE_SCANNING_GIT_CACHE_DIR) : undefined,
     reportsDir: resolve(config.IMAGE_SCANNING_REPORTS_DIR),
     issueRepository: config.GITHUB_REPOSITORY,
     triageTeam: config.TRIAGE_TEAM,
@@ -96,6 +98,21 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  */
 function preferSmallHeap(): void {
   setFlagsFromString('--optimize-for-size');
+}
+
+/**
+ * A worker for the git sources' queue alone (`worker --git-lists`): no workflows, only
+ * generateGitLists, on a machine with Go, jq and yq; it needs the run's result store, nothing else.
+ */
+export async function createGitListsWorker(options: { connection: NativeConnection; namespace: string; taskQueue: string; deps: Pick<ActivityDeps, 'store' | 'gitCacheDir'>; maxConcurrentActivities?: number }): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: { generateGitLists: createGenerateGitLists(options.deps) },
+    // Each generation is a Go build and a script using every core: a few at once are plenty.
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 2,
+  });
 }
 
 export async function createWorker(options: {

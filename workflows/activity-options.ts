@@ -33,6 +33,17 @@ export const listActivityOptions: ActivityOptions = {
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: ['ImageListNotFound'] },
 };
 
+/**
+ * A git source's lists: the first time a Go build of Rancher's exporter (10 min cold here, and more
+ * on a busy worker) and its script; the activity heartbeats every 10 s, so a dead worker is noticed
+ * in minutes. A failure of the script (GitListsFailed) is the release's, for good.
+ */
+export const gitListsActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: ['GitListsFailed', 'InvalidInput'] },
+};
+
 export const scannerSetupOptions: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',

@@ -10,8 +10,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { ReleaseResult, ScanCursor, ScanReleaseInput } from '../core/run.js';
-import { listActivityOptions, reportActivityOptions, scanActivityOptions, scannerSetupOptions } from './activity-options.js';
+import type { GitListsRef, ReleaseResult, ScanCursor, ScanReleaseInput } from '../core/run.js';
+import { gitListsActivityOptions, listActivityOptions, reportActivityOptions, scanActivityOptions, scannerSetupOptions } from './activity-options.js';
 import { describeFailure, invalidInput } from './failure.js';
 import {
   releaseProgressQuery,
@@ -34,6 +34,8 @@ export const DEFAULT_MAX_CONCURRENT_SCANS = 8;
 /** Far below Temporal's 2,000 pending activities per workflow. */
 export const MAX_CONCURRENT_SCANS = 500;
 const FAILED_SAMPLE_SIZE = 20;
+/** A git source's lists are made by their own activity (generateGitLists) before resolveImages; histories from before call resolveImages alone. */
+export const GIT_LISTS_PATCH = 'git-lists-activity';
 
 function checkInput(input: ScanReleaseInput): void {
   if (!input?.runKey) throw invalidInput('scanRelease needs a runKey');
@@ -77,7 +79,18 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
   try {
     if (!input.resume) {
       phase = 'resolving';
-      const resolved = await resolveImages({ runKey: input.runKey, release: input.release, mirrorList: input.mirrorList });
+      let generated: GitListsRef | undefined;
+      const git = input.release.git;
+      if (git && patched(GIT_LISTS_PATCH)) {
+        // Its own activity: long, heartbeating, on a worker with Go when gitTaskQueue names one.
+        const { generateGitLists } = proxyActivities<Activities>({
+          ...gitListsActivityOptions,
+          ...(input.gitTaskQueue ? { taskQueue: input.gitTaskQueue } : {}),
+          summary: `generate the image lists of ${name} at ${git.ref}`,
+        });
+        generated = await generateGitLists({ runKey: input.runKey, release: input.release });
+      }
+      const resolved = await resolveImages({ runKey: input.runKey, release: input.release, mirrorList: input.mirrorList, ...(generated ? { generated } : {}) });
       s.total = resolved.total;
       s.listProblems = resolved.problems;
       s.listProblemSample = resolved.problemSample;

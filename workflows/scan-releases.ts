@@ -83,7 +83,7 @@ export async function scanReleases(input: ScanReleasesInput): Promise<RunSummary
     try {
       const handle = await startChild(scanRelease, {
         workflowId: `${info.workflowId}/${release.name}`,
-        args: [{ runKey, release, mirrorList: input.mirrorList, maxConcurrentScans: input.maxConcurrentScans, maxScansPerRun: input.maxScansPerRun }],
+        args: [{ runKey, release, mirrorList: input.mirrorList, maxConcurrentScans: input.maxConcurrentScans, maxScansPerRun: input.maxScansPerRun, ...(input.gitTaskQueue ? { gitTaskQueue: input.gitTaskQueue } : {}) }],
         typedSearchAttributes: [{ key: RELEASE_SEARCH_KEY, value: [release.name] }],
         staticSummary: `Scan the images of release ${release.name}`,
       });

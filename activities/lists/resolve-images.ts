@@ -1,15 +1,18 @@
 /** The list activity: resolves a release's image lists into records stored for the run. */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatListProblems } from '../../core/image-list.js';
-import type { ReleaseInput, ResolvedImages } from '../../core/run.js';
+import type { ReleaseSource } from '../../core/release-source.js';
+import type { GitListsRef, ReleaseInput, ResolvedImages } from '../../core/run.js';
 import type { GitHubClient } from '../github/github.js';
-import { generateGitLists, GitListsError, type GeneratedLists } from '../sources/generate-git-lists.js';
+import { DEFAULT_GIT_CACHE_DIR, gitListsFailure, withStoredGitLists } from '../sources/generate-git-lists.js';
+import { runExportScript, type GeneratedLists } from '../sources/run-export-script.js';
 import { ImageListNotFoundError, readReleaseLists } from './release-lists.js';
 import { storeKeys, type ResultStore } from '../store/result-store.js';
 
-/** Generates a git source's lists (heartbeating), or fails the release for good naming repository, ref and step. */
+/**
+ * Generates a git source's lists here, for runs started before the generation became its own
+ * activity (generateGitLists, patched into scanRelease): their histories call resolveImages alone.
+ */
 async function generated(release: ReleaseInput, gitCacheDir: string | undefined): Promise<GeneratedLists | undefined> {
   if (!release.git) return undefined;
   let context: Context | undefined;
@@ -19,25 +22,32 @@ async function generated(release: ReleaseInput, gitCacheDir: string | undefined)
     context = undefined;
   }
   try {
-    return await generateGitLists({
+    return await runExportScript({
       release: release.name,
       git: release.git,
-      cacheDir: gitCacheDir ?? join(homedir(), '.cache', 'image-scanning', 'git'),
+      cacheDir: gitCacheDir ?? DEFAULT_GIT_CACHE_DIR,
       heartbeat: (step) => context?.heartbeat({ step }),
     });
   } catch (error) {
-    if (error instanceof GitListsError) throw ApplicationFailure.create({ type: 'GitListsFailed', message: error.message, nonRetryable: true });
-    throw error;
+    throw gitListsFailure(error);
   }
 }
 
 export function createResolveImages(deps: { store: ResultStore; github?: GitHubClient; gitCacheDir?: string }) {
-  return async function resolveImages(input: { runKey: string; release: ReleaseInput; mirrorList?: string }): Promise<ResolvedImages> {
-    const git = await generated(input.release, deps.gitCacheDir);
-    const release = git ? { ...input.release, images: git.images, sources: git.sources, windowsImages: git.windowsImages } : input.release;
+  /** `generated`: the lists generateGitLists stored for a git source; without it a git source is generated here. */
+  return async function resolveImages(input: { runKey: string; release: ReleaseInput; mirrorList?: string; generated?: GitListsRef }): Promise<ResolvedImages> {
+    const read = (release: ReleaseInput) => readReleaseLists(release, { github: deps.github, mirrorList: input.mirrorList });
+    let git: { commit: string; ran: boolean } | undefined;
     let lists;
     try {
-      lists = await readReleaseLists(release, { github: deps.github, mirrorList: input.mirrorList });
+      if (input.generated) {
+        git = { commit: input.generated.commit, ran: input.generated.generated };
+        lists = await withStoredGitLists(deps.store, input.generated, input.release.name, (paths) => read({ ...input.release, ...paths }));
+      } else {
+        const made = await generated(input.release, deps.gitCacheDir);
+        git = made;
+        lists = await read(made ? { ...input.release, images: made.images, sources: made.sources, windowsImages: made.windowsImages } : input.release);
+      }
     } catch (error) {
       if (error instanceof ImageListNotFoundError) {
         throw ApplicationFailure.create({ type: 'ImageListNotFound', message: error.message, nonRetryable: true });
@@ -46,6 +56,10 @@ export function createResolveImages(deps: { store: ResultStore; github?: GitHubC
     }
     const { records, problems } = lists;
     await deps.store.writeJson(storeKeys.images(input.runKey, input.release.name), records);
+    if (git && input.release.git) {
+      const source: ReleaseSource = { repository: input.release.git.repository, ref: input.release.git.ref, commit: git.commit };
+      await deps.store.writeJson(storeKeys.source(input.runKey, input.release.name), source);
+    }
     return {
       release: input.release.name,
       total: records.length,

@@ -1,4 +1,5 @@
 /** Merges a release's scans with its previous CSV into the new CSV, summary and OpenVEX, a row at a time. */
+import type { ReleaseSource } from '../../core/release-source.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,11 +28,13 @@ export interface ScanSource {
 }
 
 /** A release's image list from a run folder, and its scans read from there one image at a time. */
-export async function releaseScans(runFolder: ResultStore, release: string): Promise<{ images: ImageRecord[]; scans: ScanSource }> {
+export async function releaseScans(runFolder: ResultStore, release: string): Promise<{ images: ImageRecord[]; scans: ScanSource; source?: ReleaseSource }> {
   const images = (await runFolder.readJson<ImageRecord[]>(runFolderKeys.images(release))) ?? [];
+  const source = await runFolder.readJson<ReleaseSource>(runFolderKeys.source(release));
   const canonical = new Map(images.map((r) => [r.image, r.canonical]));
   return {
     images,
+    ...(source ? { source } : {}),
     scans: {
       get: (image) => {
         const key = canonical.get(image);
@@ -122,6 +125,8 @@ interface MergeInput {
   images: ImageRecord[];
   scans: ScanSource;
   today: string;
+  /** A git source's repository, ref and commit: kept in the head for the site and issues. */
+  source?: ReleaseSource;
 }
 
 /**
@@ -208,7 +213,7 @@ export async function composeReleaseReport(input: MergeInput & {
       }
       // An unchanged report is not written again: no empty weekly commit.
       const outcome = merged.digest === merged.written ? 'written' : await writeReport(input.store, name, csvPath, version, input.message);
-      if (outcome === 'written') return { head: merged.head, summary: merged.summary, csvPath, openVex: merged.openVex, conflicts: attempt - 1 };
+      if (outcome === 'written') return { head: input.source ? { ...merged.head, source: input.source } : merged.head, summary: merged.summary, csvPath, openVex: merged.openVex, conflicts: attempt - 1 };
       if (attempt >= MAX_MERGE_ATTEMPTS) {
         throw ApplicationFailure.create({ type: 'ReportConflict', message: `${input.store.description}/${name} changed during each of ${attempt} merges; will retry` });
       }

@@ -10,11 +10,12 @@ import { storeKeys, withinRun, type ResultStore } from '../store/result-store.js
 export function createWriteReleaseReport(deps: ReportLocation & { store: ResultStore; now?: () => Date }) {
   return async function writeReleaseReport(input: { runKey: string; release: string }): Promise<ReleaseReportResult> {
     const now = (deps.now ?? (() => new Date()))().toISOString();
-    const { images, scans } = await releaseScans(withinRun(deps.store, input.runKey), input.release);
+    const { images, scans, source } = await releaseScans(withinRun(deps.store, input.runKey), input.release);
     const composed = await composeReleaseReport({
       release: input.release,
       images,
       scans,
+      source,
       store: reportStoreOf(deps),
       today: now.slice(0, 10),
       message: `CVE report for ${input.release}`,

@@ -1,10 +1,6 @@
 /** The scan activity: scans one assigned image with Trivy and stores its normalized result. */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import { rmSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ScanFailure } from '../../core/failures.js';
 import { countBySeverity } from '../../core/finding.js';
 import type { ImageRecord } from '../../core/image-list.js';
@@ -12,13 +8,10 @@ import type { ImageScan, ScanSummary } from '../../core/scan.js';
 import { storeKeys, type ResultStore } from '../store/result-store.js';
 import type { TrivySettings } from './trivy-settings.js';
 import { countScan } from '../metrics/metrics.js';
-import { requireCacheService } from './prepare-scanner.js';
-import { runDatabase } from './run-database.js';
-import { scanVex, VexSourceError } from './scan-vex.js';
 import { ScannerNotInstalledError } from './run-trivy.js';
-import { scanByPath, type ScanResult } from './scan-by-path.js';
-import type { PassContext } from './trivy-pass.js';
-import { registryQuota } from '../registry/registry-quota.js';
+import type { ScanResult } from './scan-by-path.js';
+import { activityScannerContext } from './prepare-scanner.js';
+import { scanRecord } from './scan-record.js';
 
 export interface ScanImageInput {
   runKey: string;
@@ -32,16 +25,6 @@ function summarize(scan: ImageScan, resultKey: string): ScanSummary {
   if (scan.scannedAs) summary.scannedAs = scan.scannedAs;
   if (scan.digest) summary.digest = scan.digest;
   return summary;
-}
-
-// One scratch folder for Trivy's reports per process, rather than a folder a scan; removed when the process exits.
-let scratch: Promise<string> | undefined;
-function scratchDir(): Promise<string> {
-  scratch ??= mkdtemp(join(tmpdir(), 'image-scanning-')).then((dir) => {
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  });
-  return scratch;
 }
 
 export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings }) {
@@ -66,16 +49,6 @@ export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings
     return record;
   }
 
-  /** A VEX URL that cannot be fetched is the run's problem: retried, never scanned without it. */
-  async function scanVexOf(runKey: string) {
-    try {
-      return await scanVex(deps.trivy, runKey);
-    } catch (error) {
-      if (error instanceof VexSourceError) throw ApplicationFailure.create({ type: 'VexSourceUnavailable', message: error.message });
-      throw error;
-    }
-  }
-
   return async function scanImage(input: ScanImageInput): Promise<ScanSummary> {
     const ctx = Context.current();
     const record = await assignedImage(input);
@@ -85,30 +58,10 @@ export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings
     if (stored && stored.outcome !== 'failed') return summarize(stored, resultKey);
 
     ctx.heartbeat({ image: record.image });
-    let databaseDir = deps.trivy.cacheDir;
-    if (!deps.trivy.server) {
-      // Before Trivy runs: with the cache down it would download every layer, then fail to store them.
-      await requireCacheService(deps.trivy.cacheBackend);
-      databaseDir = await runDatabase(deps.trivy.cacheDir, input.runKey);
-    }
-    const dir = await scratchDir();
-    // Again each time: a temp cleaner may have removed it while the worker ran for weeks.
-    await mkdir(dir, { recursive: true });
-    const pass: PassContext = { signal: ctx.cancellationSignal, heartbeat: () => ctx.heartbeat({ image: record.image }) };
     let outcome: ScanResult;
     const trivyStarted = Date.now();
     try {
-      const vex = deps.trivy.vex?.length ? await scanVexOf(input.runKey) : undefined;
-      const quota =
-        deps.trivy.rateLimitDeadlineSeconds !== undefined
-          ? registryQuota(
-              deps.store,
-              input.runKey,
-              { pauseSeconds: deps.trivy.rateLimitBackoffSeconds, deadlineSeconds: deps.trivy.rateLimitDeadlineSeconds },
-              { heartbeat: (details) => ctx.heartbeat(details), sleep: (ms) => ctx.sleep(ms) },
-            )
-          : undefined;
-      outcome = await scanByPath({ trivy: deps.trivy, store: deps.store, record, databaseDir, vex, scratch: dir, pass, quota, warn: (m) => ctx.log.warn(m) });
+      outcome = await scanRecord(deps, record, input.runKey, { ...activityScannerContext(ctx), sleep: (ms) => ctx.sleep(ms) });
     } catch (error) {
       if (error instanceof ScannerNotInstalledError) {
         throw ApplicationFailure.create({ type: 'ScannerNotInstalled', message: error.message, nonRetryable: true });

@@ -137,6 +137,10 @@ export const runFolderKeys = {
   images: (release: string) => `releases/${safeName(release)}/images.json`,
   assigned: (release: string) => `releases/${safeName(release)}/assigned.json`,
   report: (release: string) => `releases/${safeName(release)}/report.json`,
+  /** A git source's repository, ref and commit, for the report, site and issues. */
+  source: (release: string) => `releases/${safeName(release)}/source.json`,
+  /** A git source's lists as its export script wrote them (activities/sources). */
+  gitLists: (release: string) => `releases/${safeName(release)}/git-lists.json`,
   /** The release's CSV as this run wrote it, sorted: where the issue and site activities read its rows. */
   reportRows: (release: string) => `releases/${safeName(release)}/report.csv`,
   result: (canonicalImage: string) => `results/${safeName(canonicalImage)}.json`,
@@ -148,6 +152,8 @@ export const storeKeys = {
   images: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.images(release)}`,
   assigned: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.assigned(release)}`,
   report: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.report(release)}`,
+  source: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.source(release)}`,
+  gitLists: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.gitLists(release)}`,
   reportRows: (runKey: string, release: string) => `${storeKeys.run(runKey)}/${runFolderKeys.reportRows(release)}`,
   result: (runKey: string, canonicalImage: string) => `${storeKeys.run(runKey)}/${runFolderKeys.result(canonicalImage)}`,
   /** The newest report of a release, for `issues plan|apply` outside a run. */

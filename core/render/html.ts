@@ -1,3 +1,4 @@
+import { describeReleaseSource, shortCommit } from '../release-source.js';
 import { SEVERITIES, countBySeverity } from '../finding.js';
 import type { ReleaseHistory } from '../history.js';
 import { imagesOfReleases, type FailedImage, type ImageScanWay, type ReleaseReport, type ReleaseReportHead, type ReleaseReportSummary, type TriagedFinding } from '../triage.js';
@@ -252,7 +253,7 @@ export function releasePageParts(report: ReleaseReportHead, entry: SiteRelease, 
     title: `CVEs in ${s.release}`,
     body: `${crumbs([siteLink('All releases', INDEX_PAGE), siteLink('Images', IMAGES_PAGE), releaseFiles(entry)])}
 <h1>CVEs in ${escapeHtml(s.release)}</h1>
-<p class="meta">Scanned ${timeHtml(entry.scannedAt)}.</p>
+<p class="meta">Scanned ${timeHtml(entry.scannedAt)}.${report.source ? ` <span id="release-source">Lists generated at ${escapeHtml(describeReleaseSource(s.release, report.source))}: <code title="${escapeHtml(report.source.commit)}">${escapeHtml(shortCommit(report.source.commit))}</code> of ${escapeHtml(report.source.repository)} ${escapeHtml(report.source.ref)}.</span>` : ''}</p>
 ${severityCounts(s.bySeverity)}
 ${releaseSummary(report, s)}
 ${scanGapsHtml(report, s)}

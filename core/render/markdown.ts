@@ -87,7 +87,7 @@ export function renderIssueBody(issue: DesiredIssue, options: IssueBodyOptions =
       (partial > 0 ? `; ${partial} ignored in some releases but not all (see State)` : '') +
       '.',
     '',
-    `Releases: ${issue.releases.map(escapeMarkdownCell).join(', ') || 'none'}`,
+    `Releases: ${issue.releases.map((r) => escapeMarkdownCell(issue.releaseCommits?.[r] ? `${r} at ${issue.releaseCommits[r]}` : r)).join(', ') || 'none'}`,
     `Projects: ${issue.projects.map(escapeMarkdownCell).join(', ') || 'none'}`,
     '',
     '| Vulnerability | Severity | Package | Installed | Fixed | Title | State | Notes |',

@@ -48,3 +48,14 @@ describe('image-scanning issues plan', () => {
     assert.match(apply?.stderr ?? '', /issues apply needs GITHUB_TOKEN/);
   });
 });
+
+describe('image-scanning worker --git-lists', () => {
+  it('refuses to start without IMAGE_SCANNING_GIT_TASK_QUEUE, naming it (exit 2)', async () => {
+    const failure = (await cli(['worker', '--git-lists'], { IMAGE_SCANNING_GIT_TASK_QUEUE: '', TEMPORAL_ADDRESS: '127.0.0.1:1' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    assert.equal(failure.code, 2);
+    assert.match(failure.stderr, /worker --git-lists needs IMAGE_SCANNING_GIT_TASK_QUEUE/);
+  });
+});

@@ -107,6 +107,19 @@ describe('buildDesiredIssues', () => {
     assert.equal(by.get(pause)!.counts.CRITICAL, 1);
   });
 
+  it("names a generated release with its commit in each issue's body (\"v2.13-head at 1a2b3c4\"), a released tag by name alone", () => {
+    const img = 'rancher/fleet:v0.13.0';
+    const findings = { [img]: [finding(img, 'CVE-1', 'openssl', 'HIGH')] };
+    const head = { ...release('v2.13-head', { images: [img], findings }), source: { repository: 'https://github.com/rancher/rancher', ref: 'release/v2.13', commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d' } };
+    const desired = buildDesiredIssues([head, release('v2.13.0', { images: [img], findings })]);
+    const issue = desired.open[0]!;
+    assert.deepEqual(issue.releases, ['v2.13-head', 'v2.13.0']);
+    assert.deepEqual(issue.labels.filter((l) => l.startsWith('release/')), ['release/v2.13-head', 'release/v2.13.0'], 'labels keep the bare names');
+    assert.match(renderIssueBody(issue), /^Releases: v2\.13-head at 1a2b3c4, v2\.13\.0$/m);
+    const moved = buildDesiredIssues([{ ...head, source: { ...head.source, commit: 'ffffffe000' } }]).open[0]!;
+    assert.match(renderIssueBody(moved), /^Releases: v2\.13-head at ffffffe$/m, 'a moved head changes the body, so the issue is updated');
+  });
+
   it('leaves out a CVE ignored in every release containing the image, keeps one ignored in only one release', () => {
     const img = 'rancher/shell:v0.1.6';
     const findings = { [img]: [finding(img, 'CVE-CRIT', 'curl', 'CRITICAL'), finding(img, 'CVE-HIGH', 'busybox', 'HIGH'), finding(img, 'CVE-LOW', 'zlib', 'LOW')] };

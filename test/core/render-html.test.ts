@@ -194,6 +194,16 @@ describe('renderReleasePage', () => {
     assert.equal(new Set(colours).size, 3);
   });
 
+  it('shows the commit a generated release\'s lists came from ("v2.9.0 at 1a2b3c4"), escaped; nothing for a listed release', () => {
+    assert.ok(!releasePage().includes('id="release-source"'));
+    const report = { ...sample(), source: { repository: `https://git.example/${XSS}`, ref: `release/${BREAKOUT}`, commit: '1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d' } };
+    const html = releasePage(report);
+    const shown = /<span id="release-source">([\s\S]*?)<\/span>/.exec(html)?.[1] ?? '';
+    assert.match(shown, /Lists generated at v2\.9\.0 at 1a2b3c4: <code title="1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d">1a2b3c4<\/code>/);
+    assert.ok(shown.includes('&lt;img src=x onerror=alert(1)&gt;') && shown.includes('&lt;/script&gt;'), shown);
+    assert.ok(!html.includes(XSS) && !html.includes(BREAKOUT));
+  });
+
   it('lists failed scans and images whose OS was not scanned, escaped', () => {
     const html = releasePage();
     assert.equal(

@@ -112,14 +112,14 @@ export interface RancherGit {
   head(ref: string): string;
 }
 
-/** rancher/rancher at release/v2.9 (system charts + charts + images), release/v2.11 (charts + images), release/v2.13 (comma list + images, TAG needed). */
+/** rancher/rancher at release/v2.9 (system charts + charts + images), release/v2.11 (charts + images, tagged v2.11.0), release/v2.13 (comma list + images, TAG needed). */
 export async function rancherGit(parent: string): Promise<RancherGit> {
   const dir = await mkdtemp(join(parent, 'rancher-git-'));
   const github = join(dir, 'github', 'rancher');
   await mkdir(github, { recursive: true });
   const work = join(dir, 'work');
 
-  async function repo(name: string, branches: Record<string, Record<string, string>>): Promise<void> {
+  async function repo(name: string, branches: Record<string, Record<string, string>>, tags: Record<string, string> = {}): Promise<void> {
     const w = join(work, name);
     await mkdir(w, { recursive: true });
     git(w, 'init', '--quiet', '-b', 'base');
@@ -133,6 +133,7 @@ export async function rancherGit(parent: string): Promise<RancherGit> {
       git(w, 'add', '-A');
       git(w, 'commit', '--quiet', '-m', branch);
     }
+    for (const [tag, branch] of Object.entries(tags)) git(w, 'tag', '--annotate', '-m', tag, tag, branch);
     git(github, 'clone', '--quiet', '--bare', w, name);
   }
 
@@ -148,7 +149,15 @@ export async function rancherGit(parent: string): Promise<RancherGit> {
     'go.mod': `module github.com/rancher/rancher\n\ngo ${GO_VERSION}\n`,
     'pkg/image/export/main.go': EXPORTER,
     'build.yaml': 'agentImage: rancher/rancher-agent\n',
-    'scripts/version': 'TAG=${TAG:-dev}\n',
+    // As Rancher's: a tag containing HEAD names the build, else the short commit; TAG from outside wins only for a branch head.
+    'scripts/version': [
+      'COMMIT=$(git rev-parse --short HEAD)',
+      'GIT_TAG=${GIT_TAG:-$(git tag -l --contains HEAD | head -n 1)}',
+      'if [ -n "$GIT_TAG" ]; then TAG=$GIT_TAG; fi',
+      'VERSION=${GIT_TAG:-$COMMIT}',
+      'TAG=${TAG:-$VERSION}',
+      '',
+    ].join('\n'),
     'scripts/export-config': 'AGENT_IMAGE=$(yq .agentImage ../build.yaml):$TAG\n',
     'Dockerfile': `FROM scratch\nARG CATTLE_KDM_BRANCH=${kdmBranch}\n`,
     'scripts/package-env': `SYSTEM_CHART_REPO_DIR=build/system-charts\nSYSTEM_CHART_DEFAULT_BRANCH=\${SYSTEM_CHART_DEFAULT_BRANCH:-"dev-v2.9"}\nCHART_REPO_DIR=build/charts\nCHART_DEFAULT_BRANCH=\${CHART_DEFAULT_BRANCH:-"${chartBranch}"}\nSMALL_FORK_REPO_DIR=build/charts-small-fork\n`,
@@ -157,7 +166,7 @@ export async function rancherGit(parent: string): Promise<RancherGit> {
     'release/v2.9': { ...common('dev-v2.9', 'dev-v2.9'), 'scripts/create-components-images-files.sh': script('system') },
     'release/v2.11': { ...common('release-v2.11', 'dev-v2.11'), 'scripts/create-components-images-files.sh': script('charts') },
     'release/v2.13': { ...common('release-v2.13', 'dev-v2.13'), 'scripts/create-components-images-files.sh': script('list') },
-  });
+  }, { 'v2.11.0': 'release/v2.11' });
 
   const kdm = join(dir, 'data.json');
   await writeFile(kdm, JSON.stringify({ rke2: { releases: [{ version: 'v1.31.1+rke2r1' }] } }));

@@ -40,6 +40,28 @@ describe('configuration file', () => {
     await rejectsWith(loadFileConfig('/nonexistent/image-scanning.json'), /\/nonexistent\/image-scanning\.json cannot be read/);
   });
 
+  it('reads the two-line successor config (a git head, a tag with issues off), resolving git.kdm, and carries IMAGE_SCANNING_GIT_TASK_QUEUE into the run', async (t) => {
+    const path = await configFile({
+      releases: [
+        { name: 'v2.13-head', git: { repository: 'https://github.com/rancher/rancher', ref: 'release/v2.13', kdm: 'kdm/data.json', mirror: 'https://git.example/' } },
+        { name: 'v2.13.0', issues: false },
+      ],
+    });
+    const saved = process.env.IMAGE_SCANNING_GIT_TASK_QUEUE;
+    t.after(() => {
+      if (saved === undefined) delete process.env.IMAGE_SCANNING_GIT_TASK_QUEUE;
+      else process.env.IMAGE_SCANNING_GIT_TASK_QUEUE = saved;
+    });
+    delete process.env.IMAGE_SCANNING_GIT_TASK_QUEUE;
+    const plain = await runInputFrom({ config: path });
+    assert.equal(plain.gitTaskQueue, undefined);
+    assert.equal(plain.releases[0]!.git?.kdm, join(path, '..', 'kdm/data.json'));
+    assert.equal(plain.releases[1]!.issues, false);
+    process.env.IMAGE_SCANNING_GIT_TASK_QUEUE = 'image-scanning-go';
+    assert.equal((await runInputFrom({ config: path })).gitTaskQueue, 'image-scanning-go');
+    await rejectsWith(loadFileConfig(await configFile({ releases: [{ name: 'h', git: { ref: 'main' } }] })), /releases\.0\.git\.repository/);
+  });
+
   it('picks one release of the file with --release, and refuses a release it does not list', async () => {
     const path = await configFile({ releases: [{ name: 'v1' }, { name: 'v2' }] });
     assert.deepEqual((await runInputFrom({ config: path, release: 'v2' })).releases.map((r) => r.name), ['v2']);
