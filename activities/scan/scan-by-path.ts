@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import type { ScanFailure } from '../../core/failures.js';
 import type { ImageRecord } from '../../core/image-list.js';
 import { choosePath, normalizeScan, pinnedReference, registryOf, scanDifference, type ScanPath, type StoredSbom } from '../../core/rematch.js';
-import type { ImageScan } from '../../core/scan.js';
-import { resolveDigest } from '../registry/resolve-digest.js';
+import type { ImageScan, RegistryWait } from '../../core/scan.js';
+import { resolveDigest, type RateLimitFigures } from '../registry/resolve-digest.js';
 import { QuotaDeadlineError, type RegistryQuota } from '../registry/registry-quota.js';
-import { readSbom, writeSbom } from '../store/sbom-store.js';
+import { readSbom, touchSbom, writeSbom } from '../store/sbom-store.js';
 import type { ResultStore } from '../store/result-store.js';
 import { convertArgs, trivyArgs } from './trivy-args.js';
 import { trivyPass, type PassContext } from './trivy-pass.js';
@@ -19,6 +19,8 @@ export interface ScanResult {
   failure?: ScanFailure;
   scannedAs?: ScanPath;
   digest?: string;
+  /** Nothing scanned: the image needs a pull and its registry is paused (only with `defer`). */
+  deferred?: RegistryWait;
 }
 
 export interface ScanByPathInput {
@@ -32,6 +34,12 @@ export interface ScanByPathInput {
   warn: (message: string) => void;
   /** Pauses pulls from a registry that answered 429, across the run (registry/registry-quota.ts). */
   quota?: RegistryQuota;
+  /**
+   * The workflow re-queues an image whose registry is paused (patched 'scan-defer-on-quota'): return
+   * `deferred` at once instead of waiting inside the activity, so the scan window and the worker's
+   * slots go to images that can be re-matched meanwhile.
+   */
+  defer?: boolean;
 }
 
 function withVexNames(scan: ImageScan, names?: Map<string, string>): ImageScan {
@@ -49,14 +57,18 @@ export async function scanByPath(input: ScanByPathInput): Promise<ScanResult> {
   let digest: string | undefined;
   let stored: StoredSbom | undefined;
   let storedProblem: string | undefined;
+  let rateLimit: RateLimitFigures | undefined;
   if (rematching) {
     const check = await resolveDigest(trivy.crane!, record.image);
+    rateLimit = check.rateLimit;
     if ('digest' in check) digest = check.digest;
     else input.warn(`no digest for ${record.image} from a HEAD (${check.unavailable}): full scan`);
     if (digest) {
       const lookup = await readSbom(input.store, digest, trivy.version!);
       stored = lookup.stored;
       storedProblem = lookup.problem;
+      // Seen this run: the SBOM stays past the retention period only while runs keep seeing its digest.
+      if (stored) await touchSbom(input.store, digest, trivy.version!);
       if (storedProblem) input.warn(`stored SBOM of ${record.image} not used: ${storedProblem}; full scan`);
     }
   }
@@ -67,7 +79,7 @@ export async function scanByPath(input: ScanByPathInput): Promise<ScanResult> {
     input.warn(`re-match of ${record.image} failed (${rematched.failure?.type}: ${rematched.failure?.summary}); full scan`);
   }
   if (!rematching) return fullScan(input, undefined, undefined, false);
-  return fullScan(input, digest, stored?.verified === false ? stored : undefined, true);
+  return fullScan(input, digest, stored?.verified === false ? stored : undefined, true, rateLimit);
 }
 
 async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanResult> {
@@ -85,7 +97,13 @@ async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanRe
 }
 
 /** `rematching` false: exactly the scan of before re-matching (the tag, Trivy's report as it is, no path recorded). */
-async function fullScan(input: ScanByPathInput, digest: string | undefined, unverified: StoredSbom | undefined, rematching: boolean): Promise<ScanResult> {
+async function fullScan(
+  input: ScanByPathInput,
+  digest: string | undefined,
+  unverified: StoredSbom | undefined,
+  rematching: boolean,
+  rateLimit?: RateLimitFigures,
+): Promise<ScanResult> {
   const { trivy, record } = input;
   const outputFile = join(input.scratch, `${randomUUID()}.json`);
   const target = digest ? pinnedReference(record.image, digest) : record.image;
@@ -95,14 +113,24 @@ async function fullScan(input: ScanByPathInput, digest: string | undefined, unve
   try {
     for (;;) {
       try {
-        await input.quota?.beforePull(registry, record.image);
+        if (input.defer && input.quota) {
+          const wait = await input.quota.check(registry);
+          if (wait) {
+            const remaining = rateLimit?.remaining ?? wait.remaining;
+            const limit = rateLimit?.limit ?? wait.limit;
+            return {
+              deferred: { registry, until: wait.until, reason: wait.reason, ...(remaining !== undefined ? { remaining } : {}), ...(limit !== undefined ? { limit } : {}) },
+              digest,
+            };
+          }
+        } else await input.quota?.beforePull(registry, record.image);
       } catch (error) {
         if (!(error instanceof QuotaDeadlineError)) throw error;
         return { failure: { type: 'RegistryRateLimited', permanent: true, summary: error.message }, scannedAs: 'pulled', digest };
       }
       const run = await trivyPass(trivy, trivyArgs(trivy, record, outputFile, input.databaseDir, input.vex?.args, { target, listAllPkgs: makeSbom }), outputFile, input.pass, record.image);
       if (!run.ok) {
-        if (run.failure.type === 'RegistryRateLimited' && input.quota && (await input.quota.rateLimited(registry, record.image, run.failure.summary))) continue;
+        if (run.failure.type === 'RegistryRateLimited' && input.quota && (await input.quota.rateLimited(registry, record.image, run.failure.summary, rateLimit))) continue;
         return rematching ? { failure: run.failure, scannedAs: 'pulled', digest } : { failure: run.failure };
       }
       await input.quota?.pulled(registry);

@@ -9,7 +9,7 @@ import { createActivities } from '../../../activities/index.js';
 import { storeKeys } from '../../../activities/store/result-store.js';
 import { sbomKeys } from '../../../activities/store/sbom-store.js';
 import type { StoredSbom } from '../../../core/rematch.js';
-import type { ImageScan } from '../../../core/scan.js';
+import type { ImageScan, ScanSummary } from '../../../core/scan.js';
 import { assign, record, run, workspace } from '../support.js';
 
 const RELEASE = 'v2.10.1';
@@ -31,7 +31,7 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
     const { scanImage } = createActivities(deps);
     await assign(deps, 'run-1', RELEASE, [record(IMAGE)]);
-    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 });
+    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(first.scannedAs, 'pulled');
     assert.equal(first.digest, DIGEST);
     const stored = await deps.store.readJson<StoredSbom>(sbomKeys.sbom(DIGEST, '0.74.0'));
@@ -41,7 +41,7 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     assert.ok((await h.calls())[0]!.args.includes('--list-all-pkgs') && (await h.calls())[0]!.image === PINNED, 'the full scan is of repository@digest with every package');
 
     await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
-    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 });
+    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(second.scannedAs, 'rematched');
     assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['sbom'], 'no image scan: no pull');
     const a = await deps.store.readJson<ImageScan>(storeKeys.result('run-1', record(IMAGE).canonical));
@@ -56,7 +56,7 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
     const { scanImage } = createActivities(deps);
     await assign(deps, 'run-1', RELEASE, [record(IMAGE)]);
-    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 });
+    const first = await run(scanImage, { runKey: 'run-1', release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(first.outcome, 'findings', 'the scan itself does not fail');
     const scan = await deps.store.readJson<ImageScan>(storeKeys.result('run-1', record(IMAGE).canonical));
     assert.match(scan!.needsFullScans ?? '', /does not reproduce its scan: outcome findings by the full scan, clean from the SBOM/);
@@ -64,7 +64,7 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     assert.equal(stored?.verified, false);
 
     await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
-    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 });
+    const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(second.scannedAs, 'pulled');
     assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['scan'], 'a full scan again, and no SBOM made again');
     const again = await deps.store.readJson<ImageScan>(storeKeys.result('run-2', record(IMAGE).canonical));
