@@ -47,6 +47,7 @@ export class ProgressReporter {
   private lastLine = 0;
   private lastText = '';
   private last?: ProgressSnapshot;
+  private lastWaiting = '';
 
   constructor(
     private readonly stream: NodeJS.WritableStream & { isTTY?: boolean },
@@ -93,7 +94,11 @@ export class ProgressReporter {
       this.bar.update(s.done, payload);
       return;
     }
-    if (changed || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) this.print(s);
+    // A registry starting or ending a wait is news: printed at once, not at the next interval.
+    const waitingOn = (s.waiting ?? []).map((w) => w.registry).join(' ');
+    const waitingChanged = waitingOn !== this.lastWaiting;
+    this.lastWaiting = waitingOn;
+    if (changed || waitingChanged || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) this.print(s);
   }
 
   private print(s: ProgressSnapshot): void {

@@ -184,7 +184,7 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
   }
 
   /** Polls the release's own progress while the run lasts: what a person's progress line is made of. */
-  async function watchRelease(handle: WorkflowHandle, seen: ReleaseProgress[]): Promise<void> {
+  async function watchRelease(handle: WorkflowHandle, seen: ReleaseProgress[], details: string[] = []): Promise<void> {
     const child = services.env.client.workflow.getHandle(`${handle.workflowId}/e2e`);
     const ended = handle.result().then(
       () => true,
@@ -195,6 +195,9 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     while (!done) {
       const p = await child.query(releaseProgressQuery).catch(() => undefined);
       if (p) seen.push(p);
+      // The Web UI's "current details" of the workflow (the SDK's metadata query).
+      const meta = await child.query<{ currentDetails?: string }>('__temporal_workflow_metadata').catch(() => undefined);
+      if (meta?.currentDetails) details.push(meta.currentDetails);
       await new Promise((r) => setTimeout(r, 150));
     }
   }
@@ -211,12 +214,13 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     front.openWindow();
     front.reset();
     const seen: ReleaseProgress[] = [];
+    const details: string[] = [];
     let history: unknown[] = [];
     const started = Date.now();
     const summary = await run({
       maxConcurrentScans: 2,
       watch: async (handle) => {
-        await watchRelease(handle, seen);
+        await watchRelease(handle, seen, details);
         history = (await services.env.client.workflow.getHandle(`${handle.workflowId}/e2e`).fetchHistory()).events ?? [];
       },
     });
@@ -248,6 +252,10 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     assert.ok(timers.length >= 2, `a timer per put-off scan: ${timers.length}`);
     for (const text of timers) assert.ok(text.includes(`waiting on ${front.host}'s pull quota (ratelimit-remaining `), text);
     assert.ok(timers.some((text) => text.includes('(ratelimit-remaining 0;w=10, limit 1;w=10)')), timers.join(' | '));
+    assert.ok(
+      details.some((d) => d.includes(`waiting on ${front.host}'s pull quota (ratelimit-remaining 0;w=10, limit 1;w=10)`) && pulls.some((p) => d.includes(front.ref(p)))),
+      `the workflow's current details name what waits: ${JSON.stringify([...new Set(details)])}`,
+    );
     // Which image pulls first is a race; the two others wait, each named by its timer.
     const named = new Set(timers.map((text) => pulls.find((p) => text.endsWith(`: ${front.ref(p)}`))));
     assert.ok(!named.has(undefined) && named.size >= 2, timers.join(' | '));
