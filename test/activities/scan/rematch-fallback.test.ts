@@ -2,7 +2,7 @@
 // digest): an SBOM that reproduces its scan is trusted and re-matched next run; one that does not
 // marks the image as needing full scans, listed with the reason, and never fails the scan.
 import assert from 'node:assert/strict';
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createActivities } from '../../../activities/index.js';
@@ -10,6 +10,7 @@ import { storeKeys } from '../../../activities/store/result-store.js';
 import { sbomKeys } from '../../../activities/store/sbom-store.js';
 import type { StoredSbom } from '../../../core/rematch.js';
 import type { ImageScan, ScanSummary } from '../../../core/scan.js';
+import type { ReleaseReportSummary } from '../../../core/triage.js';
 import { assign, record, run, workspace } from '../support.js';
 
 const RELEASE = 'v2.10.1';
@@ -69,5 +70,26 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['scan'], 'a full scan again, and no SBOM made again');
     const again = await deps.store.readJson<ImageScan>(storeKeys.result('run-2', record(IMAGE).canonical));
     assert.match(again!.needsFullScans ?? '', /does not reproduce/);
+  });
+
+  it('lists an image needing full scans, and why, in the release summary of every run', async (t) => {
+    const h = await workspace(t);
+    // The stub's `trivy sbom` finds nothing: no SBOM of this digest reproduces its scan.
+    await h.scenarios({ default: { synthetic: 3 }, sbom: { synthetic: 0 } });
+    const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
+    const activities = createActivities(deps);
+    const list = await h.writeList('rancher-images.txt', [IMAGE]);
+    for (const runKey of ['run-1', 'run-2']) {
+      await run(activities.resolveImages, { runKey, release: { name: RELEASE, images: list } });
+      await run(activities.assignScans, { runKey, releases: [RELEASE] });
+      await run(activities.scanImage, { runKey, release: RELEASE, index: 0 });
+      await run(activities.writeReleaseReport, { runKey, release: RELEASE });
+      const summary = JSON.parse(await readFile(join(h.reportsDir, `cves-${RELEASE}.summary.json`), 'utf8')) as ReleaseReportSummary;
+      assert.deepEqual(summary.scanPaths, { rematched: 0, pulled: 1 }, `${runKey}: pulled`);
+      assert.equal(summary.needsFullScans?.length, 1, `${runKey}: listed`);
+      assert.equal(summary.needsFullScans![0]!.image, IMAGE);
+      assert.match(summary.needsFullScans![0]!.reason, /does not reproduce its scan: outcome findings by the full scan, clean from the SBOM/);
+    }
+    assert.deepEqual((await h.calls()).map((c) => c.kind), ['scan', 'convert', 'sbom', 'scan'], 'full scans both runs, the SBOM made and checked once');
   });
 });
