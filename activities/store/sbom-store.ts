@@ -8,6 +8,18 @@ export const sbomKeys = {
   sbom: (digest: string, trivyVersion: string) => `${AGED_ONE_BY_ONE[0]}trivy-${safeName(trivyVersion)}/${safeName(digest)}.json`,
 };
 
+/** The digest a tag resolved to when last seen: its SBOM can be matched while the next HEAD is made. Under AGED_ONE_BY_ONE too. */
+const tagKey = (canonical: string) => `${AGED_ONE_BY_ONE[0]}tags/${safeName(canonical)}.json`;
+
+export async function readTagDigest(store: ResultStore, canonical: string): Promise<string | undefined> {
+  const value = await store.readJson<{ digest?: unknown }>(tagKey(canonical)).catch(() => undefined);
+  return typeof value?.digest === 'string' ? value.digest : undefined;
+}
+
+export async function writeTagDigest(store: ResultStore, canonical: string, digest: string): Promise<void> {
+  await store.writeJson(tagKey(canonical), { image: canonical, digest });
+}
+
 export type SbomLookup = { stored?: StoredSbom; problem?: string };
 
 /**

@@ -51,6 +51,34 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     assert.ok(a!.findings.every((f) => f.target.startsWith(`${IMAGE} (`)), 'the OS target is the image, not the digest');
   });
 
+  it('matches the SBOM of the digest the tag had last time while the HEAD is made, and drops that match when the tag moved', async (t) => {
+    const h = await workspace(t);
+    await h.scenarios({ default: { synthetic: 3 }, sbom: { sameAs: PINNED } });
+    const deps = h.deps({ crane: await fakeCrane(h.dir), version: '0.74.0' });
+    await assign(deps, 'run-1', RELEASE, [record(IMAGE)]);
+    await run(createActivities(deps).scanImage, { runKey: 'run-1', release: RELEASE, index: 0 });
+    // The tag now points elsewhere: the early match of the old digest's SBOM is made, then not used.
+    const moved = `sha256:${'d'.repeat(64)}`;
+    const crane = join(h.dir, 'crane-moved');
+    await writeFile(crane, `#!/bin/sh\necho ${moved}\n`);
+    await chmod(crane, 0o755);
+    // The stub's `trivy sbom` now gives what the new digest's scan gives.
+    await h.scenarios({ default: { synthetic: 3 }, sbom: { sameAs: `rancher/fleet-agent@${moved}` } });
+    const after = h.deps({ crane, version: '0.74.0' });
+    await assign(after, 'run-2', RELEASE, [record(IMAGE)]);
+    const second = (await run(createActivities(after).scanImage, { runKey: 'run-2', release: RELEASE, index: 0 })) as ScanSummary;
+    assert.equal(second.scannedAs, 'pulled');
+    assert.equal(second.digest, moved);
+    const calls = (await h.calls()).slice(3);
+    assert.deepEqual(calls.map((c) => c.kind), ['sbom', 'scan', 'convert', 'sbom'], 'the early match, then a full scan of the new digest and its SBOM');
+    assert.equal(calls[1]!.image, `rancher/fleet-agent@${moved}`);
+    // And the next run re-matches the new digest's SBOM.
+    await assign(after, 'run-3', RELEASE, [record(IMAGE)]);
+    const third = (await run(createActivities(after).scanImage, { runKey: 'run-3', release: RELEASE, index: 0 })) as ScanSummary;
+    assert.equal(third.scannedAs, 'rematched');
+    assert.deepEqual((await h.calls()).slice(7).map((c) => c.kind), ['sbom'], 'one Trivy process: the early match was the one');
+  });
+
   it('marks an image whose SBOM does not reproduce its scan as needing full scans, and keeps pulling it', async (t) => {
     const h = await workspace(t);
     await h.scenarios({ default: { synthetic: 3 }, sbom: { synthetic: 0 } });
