@@ -39,6 +39,8 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     assert.equal(stored?.verified, true);
     const calls = (await h.calls()).map((c) => c.kind);
     assert.deepEqual(calls, ['scan', 'convert', 'sbom'], 'a full scan, its SBOM made, then checked');
+    // sbom and convert run with Go's collector off up to 1 GiB (bounded heaps, a fifth less CPU); image keeps Go's defaults.
+    if (process.env.GOGC === undefined && process.env.GOMEMLIMIT === undefined) assert.deepEqual(await h.goGc(), ['(unset) (unset)', 'off 1GiB', 'off 1GiB']);
     assert.ok((await h.calls())[0]!.args.includes('--list-all-pkgs') && (await h.calls())[0]!.image === PINNED, 'the full scan is of repository@digest with every package');
 
     await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
