@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -246,7 +247,10 @@ describe('re-matching with the real Trivy through a Docker-Hub-like front', { sk
     const w = spent.waiting![0]!;
     assert.equal(w.registry, front.host);
     assert.ok(w.images.length > 0 && w.images.every((i) => pulls.some((p) => i === front.ref(p))), JSON.stringify(w.images));
-    const line = new ProgressReporter(process.stderr).line({ phase: 'scanning', done: spent.done, total: 5, unit: 'images', waiting: spent.waiting });
+    const snapshot = { phase: 'scanning', done: spent.done, total: 5, unit: 'images', waiting: spent.waiting };
+    const reporter = new ProgressReporter(new PassThrough());
+    reporter.update(snapshot);
+    const line = reporter.line(snapshot);
     t.diagnostic(`progress line: ${line}`);
     assert.ok(line.includes(`waiting on ${front.host} (ratelimit-remaining 0;w=10) until `) && line.includes(w.images[0]!), line);
     // The Web UI: each put-off scan's timer says what waits, on which registry, with the figure.
