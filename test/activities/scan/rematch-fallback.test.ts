@@ -2,7 +2,7 @@
 // digest): an SBOM that reproduces its scan is trusted and re-matched next run; one that does not
 // marks the image as needing full scans, listed with the reason, and never fails the scan.
 import assert from 'node:assert/strict';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createActivities } from '../../../activities/index.js';
@@ -43,9 +43,16 @@ describe('re-match rules in the scan activity (Trivy stub, fake crane)', () => {
     if (process.env.GOGC === undefined && process.env.GOMEMLIMIT === undefined) assert.deepEqual(await h.goGc(), ['(unset) (unset)', 'off 1GiB', 'off 1GiB']);
     assert.ok((await h.calls())[0]!.args.includes('--list-all-pkgs') && (await h.calls())[0]!.image === PINNED, 'the full scan is of repository@digest with every package');
 
+    // Not seen for 120 days: the next run that resolves the digest starts its retention again.
+    const sbomPath = deps.store.path(sbomKeys.sbom(DIGEST, '0.74.0'));
+    const longAgo = new Date(Date.now() - 120 * 24 * 3600 * 1000);
+    await utimes(sbomPath, longAgo, longAgo);
     await assign(deps, 'run-2', RELEASE, [record(IMAGE)]);
     const second = await run(scanImage, { runKey: 'run-2', release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(second.scannedAs, 'rematched');
+    assert.ok((await stat(sbomPath)).mtimeMs > Date.now() - 60_000, 'the re-match touched the SBOM');
+    await deps.store.prune(90);
+    assert.equal((await deps.store.readJson<StoredSbom>(sbomKeys.sbom(DIGEST, '0.74.0')))?.verified, true, 'kept by the retention of a digest still seen');
     assert.deepEqual((await h.calls()).map((c) => c.kind).slice(3), ['sbom'], 'no image scan: no pull');
     const a = await deps.store.readJson<ImageScan>(storeKeys.result('run-1', record(IMAGE).canonical));
     const b = await deps.store.readJson<ImageScan>(storeKeys.result('run-2', record(IMAGE).canonical));
