@@ -1,4 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
+import type { RegistryWaiting } from '../workflows/messages.js';
 
 /** One snapshot of a run as a person follows it. */
 export interface ProgressSnapshot {
@@ -10,6 +11,19 @@ export interface ProgressSnapshot {
   unit: string;
   failed?: number;
   inFlight?: number;
+  /** Images put off until a registry's pull quota allows. */
+  waiting?: RegistryWaiting[];
+}
+
+/** `3 waiting on docker.io (ratelimit-remaining 0;w=21600) until 14:02:10: rancher/a:1, rancher/b:2 and 1 more`. */
+export function waitingText(waiting: RegistryWaiting[] | undefined): string {
+  return (waiting ?? [])
+    .map((w) => {
+      const figures = w.remaining !== undefined ? ` (ratelimit-remaining ${w.remaining})` : '';
+      const more = w.count > w.images.length ? ` and ${w.count - w.images.length} more` : '';
+      return `${w.count} waiting on ${w.registry}${figures} until ${new Date(w.until).toISOString().slice(11, 19)}: ${w.images.join(', ')}${more}`;
+    })
+    .join('; ');
 }
 
 export function formatDuration(seconds: number): string {
@@ -33,6 +47,7 @@ export class ProgressReporter {
   private lastLine = 0;
   private lastText = '';
   private last?: ProgressSnapshot;
+  private lastWaiting = '';
 
   constructor(
     private readonly stream: NodeJS.WritableStream & { isTTY?: boolean },
@@ -53,7 +68,8 @@ export class ProgressReporter {
   line(s: ProgressSnapshot): string {
     if (s.total === 0 && s.done === 0) return `${s.phase}…`;
     const extra = [s.failed ? `${s.failed} failed` : '', s.inFlight ? `${s.inFlight} in flight` : ''].filter(Boolean).join(', ');
-    return `${s.phase}: ${s.done}/${s.total} ${s.unit}${extra ? ` (${extra})` : ''}, ETA ${this.eta(s)}`;
+    const waiting = waitingText(s.waiting);
+    return `${s.phase}: ${s.done}/${s.total} ${s.unit}${extra ? ` (${extra})` : ''}, ETA ${this.eta(s)}${waiting ? `; ${waiting}` : ''}`;
   }
 
   update(s: ProgressSnapshot): void {
@@ -65,10 +81,11 @@ export class ProgressReporter {
     }
     this.last = s;
     if (this.stream.isTTY) {
-      const payload = { phase: s.phase.padEnd(18), unit: s.unit, failed: s.failed ?? 0, inFlight: s.inFlight ?? 0, eta: this.eta(s) };
+      const waiting = waitingText(s.waiting);
+      const payload = { phase: s.phase.padEnd(18), unit: s.unit, failed: s.failed ?? 0, inFlight: s.inFlight ?? 0, eta: this.eta(s), waiting: waiting ? ` | ${waiting}` : '' };
       if (!this.bar) {
         this.bar = new SingleBar(
-          { stream: this.stream as NodeJS.WriteStream, format: '{phase} |{bar}| {value}/{total} {unit} | {failed} failed | {inFlight} in flight | ETA {eta}', hideCursor: true },
+          { stream: this.stream as NodeJS.WriteStream, format: '{phase} |{bar}| {value}/{total} {unit} | {failed} failed | {inFlight} in flight | ETA {eta}{waiting}', hideCursor: true },
           Presets.shades_classic,
         );
         this.bar.start(Math.max(s.total, 1), s.done, payload);
@@ -77,7 +94,11 @@ export class ProgressReporter {
       this.bar.update(s.done, payload);
       return;
     }
-    if (changed || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) this.print(s);
+    // A registry starting or ending a wait is news: printed at once, not at the next interval.
+    const waitingOn = (s.waiting ?? []).map((w) => w.registry).join(' ');
+    const waitingChanged = waitingOn !== this.lastWaiting;
+    this.lastWaiting = waitingOn;
+    if (changed || waitingChanged || this.now() - this.lastLine >= (this.options.intervalMs ?? 10_000)) this.print(s);
   }
 
   private print(s: ProgressSnapshot): void {

@@ -4,7 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { FailedImage } from '../core/triage.js';
 import { ProgressReporter, type ProgressSnapshot } from './progress.js';
 import type { IssueProgress, RunSummary, ScanReleasesInput } from '../core/run.js';
-import { RELEASE_SEARCH_KEY, runProgressQuery, TASK_QUEUE, type RunProgress } from '../workflows/messages.js';
+import { RELEASE_SEARCH_KEY, releaseProgressQuery, runProgressQuery, TASK_QUEUE, type RegistryWaiting, type RunProgress } from '../workflows/messages.js';
 import { scanReleases } from '../workflows/scan-releases.js';
 
 export function newRunId(input: ScanReleasesInput): string {
@@ -42,13 +42,47 @@ async function issueProgress(handle: WorkflowHandle<typeof scanReleases>): Promi
   return details?.phase === 'issues' ? details : undefined;
 }
 
+/**
+ * Images waiting on a registry's pull quota, from each scanning release's own progress (the
+ * parent hears from a release only when it has scanned), merged per registry.
+ */
+export async function waitingOf(handle: WorkflowHandle<typeof scanReleases>, p: RunProgress): Promise<RegistryWaiting[]> {
+  const scanning = p.releases.filter((r) => r.phase === 'scanning');
+  const answers = await Promise.all(
+    scanning.map((r) =>
+      handle.client
+        .getHandle(`${handle.workflowId}/${r.release}`)
+        .query(releaseProgressQuery)
+        .catch(() => undefined),
+    ),
+  );
+  const by = new Map<string, RegistryWaiting>();
+  for (const w of answers.flatMap((a) => a?.waiting ?? [])) {
+    const seen = by.get(w.registry);
+    if (!seen) by.set(w.registry, { ...w, images: [...w.images] });
+    else {
+      seen.count += w.count;
+      seen.images.push(...w.images.slice(0, Math.max(0, 5 - seen.images.length)));
+      seen.until = Math.max(seen.until, w.until);
+      seen.remaining = w.remaining ?? seen.remaining;
+      seen.limit = w.limit ?? seen.limit;
+    }
+  }
+  return [...by.values()];
+}
+
 /** What to show for a progress answer: images while scanning, issue writes while reconciling. */
 async function snapshotOf(handle: WorkflowHandle<typeof scanReleases>, p: RunProgress): Promise<ProgressSnapshot> {
   if (p.phase === 'reconciling-issues') {
     const issues = await issueProgress(handle).catch(() => undefined);
     if (issues) return { phase: p.phase, done: issues.done, total: issues.total, unit: 'issue writes' };
   }
-  return { phase: p.phase, done: p.done + p.failed, total: p.assigned, unit: 'images scanned or failed', failed: p.failed, inFlight: p.inFlight };
+  const snapshot: ProgressSnapshot = { phase: p.phase, done: p.done + p.failed, total: p.assigned, unit: 'images scanned or failed', failed: p.failed, inFlight: p.inFlight };
+  if (p.phase === 'scanning') {
+    const waiting = await waitingOf(handle, p).catch(() => []);
+    if (waiting.length) snapshot.waiting = waiting;
+  }
+  return snapshot;
 }
 
 /**

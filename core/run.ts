@@ -84,6 +84,8 @@ export interface ScanCursor {
   listProblemSample?: string[];
   /** For a git source: the commit its lists were generated from. */
   commit?: string;
+  /** Scans put off on a paused registry when the run continued as new: tried again first. */
+  retry?: number[];
 }
 
 export interface ResolvedImages {

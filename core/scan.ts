@@ -25,6 +25,26 @@ export interface ImageScan {
   needsFullScans?: string;
 }
 
+/** A registry whose pull quota is spent, as a scan saw it: no pull before `until` (epoch ms). */
+export interface RegistryWait {
+  registry: string;
+  until: number;
+  /** The registry's `ratelimit-remaining` header on the image's HEAD (`0;w=21600`), when it sends one. */
+  remaining?: string;
+  limit?: string;
+  /** Why it is paused: the registry's words on the last refusal. */
+  reason: string;
+}
+
+/**
+ * What a scan activity returns when its image needs a pull and its registry is paused: nothing was
+ * scanned; the workflow tries it again after `until`, behind the others, so re-matchable images go on.
+ */
+export interface DeferredScan {
+  image: string;
+  deferred: RegistryWait;
+}
+
 /** What a scan activity returns to its workflow: a key and counts, never findings. */
 export interface ScanSummary {
   image: string;

@@ -14,6 +14,20 @@ export interface ReleaseProgress {
   done: number;
   failed: number;
   inFlight: number;
+  /** Images put off until their registry's pull quota allows, per registry (absent when none). */
+  waiting?: RegistryWaiting[];
+}
+
+/** Images waiting on one registry's pull quota, for the progress line and the Web UI. */
+export interface RegistryWaiting {
+  registry: string;
+  count: number;
+  /** The first few, by name. */
+  images: string[];
+  /** The latest retry time (epoch ms) of the images waiting. */
+  until: number;
+  remaining?: string;
+  limit?: string;
 }
 
 export type RunPhase = 'resolving' | 'scanning' | 'triage' | 'reporting' | 'reconciling-issues' | 'publishing' | 'completed';

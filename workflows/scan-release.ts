@@ -6,11 +6,14 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { GitListsRef, ReleaseResult, ScanCursor, ScanReleaseInput } from '../core/run.js';
+import type { RegistryWait } from '../core/scan.js';
 import { gitListsActivityOptions, listActivityOptions, reportActivityOptions, scanActivityOptions, scannerSetupOptions } from './activity-options.js';
 import { describeFailure, invalidInput } from './failure.js';
 import {
@@ -19,6 +22,7 @@ import {
   releaseScannedSignal,
   scansAssignedSignal,
   writeReportSignal,
+  type RegistryWaiting,
   type ReleasePhase,
   type ReleaseProgress,
 } from './messages.js';
@@ -36,6 +40,35 @@ export const MAX_CONCURRENT_SCANS = 500;
 const FAILED_SAMPLE_SIZE = 20;
 /** A git source's lists are made by their own activity (generateGitLists) before resolveImages; histories from before call resolveImages alone. */
 export const GIT_LISTS_PATCH = 'git-lists-activity';
+/** Images named per registry in the progress answer and the Web UI's details. */
+const WAITING_NAMES = 5;
+/** A put-off scan is not tried again sooner than this, whatever its registry said. */
+const MIN_RETRY_MS = 1000;
+
+/** The images put off per registry, for the progress query and the Web UI. */
+function waitingByRegistry(waits: Map<number, { image: string; wait: RegistryWait }>): RegistryWaiting[] {
+  const by = new Map<string, RegistryWaiting>();
+  for (const { image, wait } of waits.values()) {
+    let w = by.get(wait.registry);
+    if (!w) {
+      w = { registry: wait.registry, count: 0, images: [], until: 0 };
+      by.set(wait.registry, w);
+    }
+    w.count++;
+    if (w.images.length < WAITING_NAMES) w.images.push(image);
+    w.until = Math.max(w.until, wait.until);
+    if (wait.remaining !== undefined) w.remaining = wait.remaining;
+    if (wait.limit !== undefined) w.limit = wait.limit;
+  }
+  return [...by.values()].sort((a, b) => a.registry.localeCompare(b.registry));
+}
+
+/** One line a person reads in the Web UI (workflow details, timer summaries) about images waiting on a registry. */
+export function describeWaiting(w: RegistryWaiting): string {
+  const more = w.count > w.images.length ? ` and ${w.count - w.images.length} more` : '';
+  const figures = w.remaining !== undefined ? ` (ratelimit-remaining ${w.remaining}${w.limit !== undefined ? `, limit ${w.limit}` : ''})` : '';
+  return `${w.count} image(s) waiting on ${w.registry}'s pull quota${figures} until ${new Date(w.until).toISOString()}: ${w.images.join(', ')}${more}`;
+}
 
 function checkInput(input: ScanReleaseInput): void {
   if (!input?.runKey) throw invalidInput('scanRelease needs a runKey');
@@ -66,8 +99,19 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
   let inFlight = 0;
   let assignment: number | undefined = input.resume?.assigned;
   let reportAllowed = false;
+  /** Scans put off on a paused registry, by index, until their timer fires; then `ready` again. */
+  const waits = new Map<number, { image: string; wait: RegistryWait }>();
+  const ready: number[] = [...(input.resume?.retry ?? [])];
+  const showWaiting = () => {
+    const waiting = waitingByRegistry(waits);
+    setCurrentDetails(waiting.length ? waiting.map(describeWaiting).join('\n') : '');
+  };
 
-  const progress = (): ReleaseProgress => ({ release: name, phase, total: s.total, assigned: s.assigned, done: s.done, failed: s.failed, inFlight });
+  const progress = (): ReleaseProgress => {
+    const p: ReleaseProgress = { release: name, phase, total: s.total, assigned: s.assigned, done: s.done, failed: s.failed, inFlight };
+    if (waits.size > 0) p.waiting = waitingByRegistry(waits);
+    return p;
+  };
   setHandler(releaseProgressQuery, progress);
   setHandler(scansAssignedSignal, ({ assigned }) => {
     assignment = assigned;
@@ -110,17 +154,24 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
     // Each scan's activity summary names its image (the Web UI's timeline), from names fetched a
     // hundred at a time. Patched: histories recorded before it schedule no `assignedImages`.
     const named = patched('scan-activity-summary');
+    // A scan whose registry's quota is spent comes back at once, put off (activities/scan/scan-by-path.ts):
+    // it waits on a timer here, behind the others, holding no slot of the window or of a worker.
+    // Patched: before it, such scans waited inside the activity, and histories recorded so replay as they were.
+    const deferring = patched('scan-defer-on-quota');
     let names: string[] = [];
     let namesFrom = 0;
     let startedThisRun = 0;
-    while (s.cursor < s.assigned) {
-      await condition(() => inFlight < window);
+    for (;;) {
+      // Without deferring `ready` and `waits` stay empty: the same commands as the loop before the patch.
+      await condition(() => inFlight < window && (s.cursor < s.assigned || ready.length > 0 || (waits.size === 0 && inFlight === 0)));
+      if (s.cursor >= s.assigned && ready.length === 0) break;
       if (workflowInfo().continueAsNewSuggested || (input.maxScansPerRun !== undefined && startedThisRun >= input.maxScansPerRun)) {
-        // Activities cannot outlive a run: drain, then carry the cursor and counters over.
+        // Activities cannot outlive a run: drain, then carry the cursor, the counters and the put-off scans over.
         await condition(() => inFlight === 0);
-        await continueAsNew<typeof scanRelease>({ ...input, resume: s });
+        const retry = [...ready, ...waits.keys()];
+        await continueAsNew<typeof scanRelease>({ ...input, resume: retry.length ? { ...s, retry } : { ...s, retry: undefined } });
       }
-      const index = s.cursor++;
+      const index = s.cursor < s.assigned ? s.cursor++ : ready.shift()!;
       startedThisRun++;
       let scan = scanImage;
       if (named) {
@@ -132,9 +183,25 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
         if (image) scan = proxyActivities<Activities>({ ...scanActivityOptions, summary: image }).scanImage;
       }
       inFlight++;
-      void scan({ runKey: input.runKey, release: name, index })
+      void scan(deferring ? { runKey: input.runKey, release: name, index, defer: true } : { runKey: input.runKey, release: name, index })
         .then(
           (summary) => {
+            if ('deferred' in summary) {
+              const wait = summary.deferred;
+              waits.set(index, { image: summary.image, wait });
+              showWaiting();
+              const line = describeWaiting({ registry: wait.registry, count: 1, images: [summary.image], until: wait.until, remaining: wait.remaining, limit: wait.limit });
+              // Workflow time: deterministic on replay. A cancelled run drops the timer with the scan.
+              void sleep(Math.max(MIN_RETRY_MS, wait.until - Date.now()), { summary: line.slice(0, 400) }).then(
+                () => {
+                  waits.delete(index);
+                  ready.push(index);
+                  showWaiting();
+                },
+                () => waits.delete(index),
+              );
+              return;
+            }
             s.done++;
             for (const severity of Object.keys(s.counts) as (keyof typeof s.counts)[]) s.counts[severity] += summary.counts[severity];
           },
@@ -150,7 +217,6 @@ export async function scanRelease(input: ScanReleaseInput): Promise<ReleaseResul
           inFlight--;
         });
     }
-    await condition(() => inFlight === 0);
   } catch (error) {
     if (isCancellation(error)) {
       // Let every scan acknowledge its cancellation (its Trivy killed) before the run closes.

@@ -10,6 +10,17 @@ export interface RegistryPause {
   since: number;
   /** Trivy's words for the last refusal. */
   reason: string;
+  /** The registry's ratelimit-* figures as last seen on a HEAD. */
+  remaining?: string;
+  limit?: string;
+}
+
+/** A paused registry as a scan that must not wait sees it (`until` no later than the run's deadline). */
+export interface QuotaWait {
+  until: number;
+  reason: string;
+  remaining?: string;
+  limit?: string;
 }
 
 export class QuotaDeadlineError extends Error {
@@ -19,8 +30,13 @@ export class QuotaDeadlineError extends Error {
 export interface RegistryQuota {
   /** Returns when a pull from `registry` may go; waits (heartbeating) while it is paused; throws QuotaDeadlineError past the run's deadline. */
   beforePull(registry: string, image: string): Promise<void>;
+  /**
+   * Without waiting: undefined when a pull from `registry` may go, else until when it is paused
+   * (never past the run's deadline); throws QuotaDeadlineError past the deadline.
+   */
+  check(registry: string): Promise<QuotaWait | undefined>;
   /** A pull was refused with 429: pauses the registry; true when the pull should be tried again once it opens. */
-  rateLimited(registry: string, image: string, reason: string): Promise<boolean>;
+  rateLimited(registry: string, image: string, reason: string, figures?: { remaining?: string; limit?: string }): Promise<boolean>;
   /** A pull went through: the registry's pause, if any, is over. */
   pulled(registry: string): Promise<void>;
 }
@@ -56,6 +72,18 @@ export function registryQuota(store: ResultStore, runKey: string, settings: Quot
     return clock.startedAt + settings.deadlineSeconds * 1000;
   }
   return {
+    async check(registry) {
+      const end = await deadline();
+      const pause = await store.readJson<RegistryPause>(keys.pause(runKey, registry));
+      const at = now();
+      if (!pause || pause.until <= at) return undefined;
+      if (at >= end) {
+        throw new QuotaDeadlineError(
+          `still waiting for ${registry}'s pull quota (${pause.reason}) when the run's deadline of ${settings.deadlineSeconds}s passed`,
+        );
+      }
+      return { until: Math.min(pause.until, end), reason: pause.reason, remaining: pause.remaining, limit: pause.limit };
+    },
     async beforePull(registry, image) {
       const end = await deadline();
       for (;;) {
@@ -67,16 +95,25 @@ export function registryQuota(store: ResultStore, runKey: string, settings: Quot
             `still waiting for ${registry}'s pull quota (${pause.reason}) when the run's deadline of ${settings.deadlineSeconds}s passed`,
           );
         }
-        ctx.heartbeat({ image, waiting: registry, until: new Date(pause.until).toISOString() });
+        ctx.heartbeat({ image, waiting: registry, until: new Date(pause.until).toISOString(), ...(pause.remaining ? { ratelimitRemaining: pause.remaining } : {}) });
         // Short sleeps: heartbeats keep flowing, and a pause lifted by another scan is seen soon.
         await ctx.sleep(Math.min(1000, Math.max(50, Math.min(pause.until, end) - at)));
       }
     },
-    async rateLimited(registry, _image, reason) {
+    async rateLimited(registry, _image, reason, figures) {
       const at = now();
       const current = await store.readJson<RegistryPause>(keys.pause(runKey, registry));
       const until = Math.max(current?.until ?? 0, at + settings.pauseSeconds * 1000);
-      await store.writeJson(keys.pause(runKey, registry), { registry, until, since: current?.since ?? at, reason } satisfies RegistryPause);
+      const remaining = figures?.remaining ?? current?.remaining;
+      const limit = figures?.limit ?? current?.limit;
+      await store.writeJson(keys.pause(runKey, registry), {
+        registry,
+        until,
+        since: current?.since ?? at,
+        reason,
+        ...(remaining !== undefined ? { remaining } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      } satisfies RegistryPause);
       return true;
     },
     async pulled(registry) {

@@ -5,7 +5,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registryOf } from '../../core/rematch.js';
 
-export type DigestCheck = { digest: string } | { unavailable: string };
+/** Docker Hub's `ratelimit-remaining` / `ratelimit-limit` headers as the registry sent them on the HEAD (`7;w=21600`). */
+export interface RateLimitFigures {
+  remaining?: string;
+  limit?: string;
+}
+
+/** How crane is run: by default from this process; the scan passes its process launcher (no start copies the worker's memory). */
+export type RunCrane = (file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number) => Promise<CraneRun>;
+
+export interface CraneRun {
+  stdout: string;
+  stderr: string;
+  /** Non-zero, or null when killed. */
+  exitCode: number | null;
+  notFound?: boolean;
+  timedOut?: boolean;
+}
+
+/** RunCrane from this process (child_process.execFile). */
+export const execCrane: RunCrane = (file, args, env, timeoutMs) =>
+  new Promise((resolve) => {
+    execFile(file, args, { env, timeout: timeoutMs, encoding: 'utf8' }, (err: ExecFileException | null, stdout, stderr) =>
+      resolve({ stdout, stderr, exitCode: err ? (typeof err.code === 'number' ? err.code : null) : 0, notFound: err?.code === 'ENOENT', timedOut: Boolean(err?.killed) }),
+    );
+  });
+
+export type DigestCheck = ({ digest: string } | { unavailable: string }) & { rateLimit?: RateLimitFigures };
 
 /**
  * crane's `digest` falls back to a GET of the manifest when the HEAD fails (pkg/crane/digest.go at
@@ -31,9 +57,11 @@ function dockerConfigKey(registry: string): string {
  * Loopback registries are spoken to over plain HTTP by both (go-containerregistry's rule); TRIVY_INSECURE
  * adds `--insecure`.
  */
-export async function resolveDigest(crane: string, image: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<DigestCheck> {
+export async function resolveDigest(crane: string, image: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; run?: RunCrane } = {}): Promise<DigestCheck> {
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
-  const args = ['digest', image];
+  // --verbose: the HEAD's response headers are logged, and with them the registry's ratelimit-* figures,
+  // shown while images wait on its quota. Only those headers and crane's own error are read from it.
+  const args = ['digest', '--verbose', image];
   if (/^(1|true)$/i.test(env.TRIVY_INSECURE ?? '')) args.push('--insecure');
   let configDir: string | undefined;
   try {
@@ -45,21 +73,32 @@ export async function resolveDigest(crane: string, image: string, options: { env
       await writeFile(join(configDir, 'config.json'), JSON.stringify({ auths: { [dockerConfigKey(registryOf(image))]: { auth } } }), { mode: 0o600 });
       env.DOCKER_CONFIG = configDir;
     }
-    const { stdout, stderr, error } = await new Promise<{ stdout: string; stderr: string; error?: ExecFileException }>((resolve) => {
-      execFile(crane, args, { env, timeout: options.timeoutMs ?? 30_000, encoding: 'utf8' }, (err, out, errText) => resolve({ stdout: out, stderr: errText, error: err ?? undefined }));
-    });
-    if (error?.code === 'ENOENT') return { unavailable: `crane executable "${crane}" was not found` };
-    if (error?.killed) return { unavailable: `crane digest ${image} did not answer within ${(options.timeoutMs ?? 30_000) / 1000}s` };
-    if (stderr.includes(FELL_BACK_TO_GET)) return { unavailable: `the registry did not answer the HEAD of ${image}: ${firstLine(stderr)}` };
-    if (error) return { unavailable: `crane digest ${image} failed: ${firstLine(stderr) || error.message}` };
+    const { stdout, stderr, exitCode, notFound, timedOut } = await (options.run ?? execCrane)(crane, args, env, options.timeoutMs ?? 30_000);
+    const rateLimit = rateLimitOf(stderr);
+    const found = (check: DigestCheck): DigestCheck => (rateLimit ? { ...check, rateLimit } : check);
+    if (notFound) return { unavailable: `crane executable "${crane}" was not found` };
+    if (timedOut) return { unavailable: `crane digest ${image} did not answer within ${(options.timeoutMs ?? 30_000) / 1000}s` };
+    if (stderr.includes(FELL_BACK_TO_GET)) return found({ unavailable: `the registry did not answer the HEAD of ${image}: ${craneMessage(stderr, FELL_BACK_TO_GET)}` });
+    if (exitCode !== 0) return found({ unavailable: `crane digest ${image} failed: ${craneMessage(stderr, 'Error:') || `exit code ${exitCode}`}` });
     const digest = stdout.trim();
-    if (!DIGEST.test(digest)) return { unavailable: `crane digest ${image} printed no sha256 digest (${JSON.stringify(digest.slice(0, 80))})` };
-    return { digest };
+    if (!DIGEST.test(digest)) return found({ unavailable: `crane digest ${image} printed no sha256 digest (${JSON.stringify(digest.slice(0, 80))})` });
+    return found({ digest });
   } finally {
     if (configDir) await rm(configDir, { recursive: true, force: true });
   }
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+/** crane's own words among its verbose log: the line holding `marker`, without the log's timestamp. */
+function craneMessage(stderr: string, marker: string): string {
+  const line = stderr.split('\n').find((l) => l.includes(marker)) ?? '';
+  return line.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '').trim();
+}
+
+/** The last ratelimit-* headers among the logged responses (the manifest HEAD's), when the registry sent them. */
+export function rateLimitOf(stderr: string): RateLimitFigures | undefined {
+  const last = (name: string) => [...stderr.matchAll(new RegExp(`^${name}:[ \\t]*([^\\r\\n]{1,40})`, 'gim'))].at(-1)?.[1]?.trim();
+  const remaining = last('ratelimit-remaining');
+  const limit = last('ratelimit-limit');
+  if (remaining === undefined && limit === undefined) return undefined;
+  return { ...(remaining !== undefined ? { remaining } : {}), ...(limit !== undefined ? { limit } : {}) };
 }

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import type { ScanFailure } from '../../core/failures.js';
 import type { ImageRecord } from '../../core/image-list.js';
 import { choosePath, normalizeScan, pinnedReference, registryOf, scanDifference, type ScanPath, type StoredSbom } from '../../core/rematch.js';
-import type { ImageScan } from '../../core/scan.js';
-import { resolveDigest } from '../registry/resolve-digest.js';
+import type { ImageScan, RegistryWait } from '../../core/scan.js';
+import { resolveDigest, type RateLimitFigures, type RunCrane } from '../registry/resolve-digest.js';
+import { processLauncher } from './process-launcher.js';
 import { QuotaDeadlineError, type RegistryQuota } from '../registry/registry-quota.js';
-import { readSbom, writeSbom } from '../store/sbom-store.js';
+import { readSbom, readTagDigest, touchSbom, writeSbom, writeTagDigest } from '../store/sbom-store.js';
 import type { ResultStore } from '../store/result-store.js';
 import { convertArgs, trivyArgs } from './trivy-args.js';
 import { trivyPass, type PassContext } from './trivy-pass.js';
@@ -19,6 +20,8 @@ export interface ScanResult {
   failure?: ScanFailure;
   scannedAs?: ScanPath;
   digest?: string;
+  /** Nothing scanned: the image needs a pull and its registry is paused (only with `defer`). */
+  deferred?: RegistryWait;
 }
 
 export interface ScanByPathInput {
@@ -32,6 +35,12 @@ export interface ScanByPathInput {
   warn: (message: string) => void;
   /** Pauses pulls from a registry that answered 429, across the run (registry/registry-quota.ts). */
   quota?: RegistryQuota;
+  /**
+   * The workflow re-queues an image whose registry is paused (patched 'scan-defer-on-quota'): return
+   * `deferred` at once instead of waiting inside the activity, so the scan window and the worker's
+   * slots go to images that can be re-matched meanwhile.
+   */
+  defer?: boolean;
 }
 
 function withVexNames(scan: ImageScan, names?: Map<string, string>): ImageScan {
@@ -49,15 +58,33 @@ export async function scanByPath(input: ScanByPathInput): Promise<ScanResult> {
   let digest: string | undefined;
   let stored: StoredSbom | undefined;
   let storedProblem: string | undefined;
+  let rateLimit: RateLimitFigures | undefined;
+  let early: Promise<Speculation> | undefined;
+  let lastDigest: string | undefined;
   if (rematching) {
-    const check = await resolveDigest(trivy.crane!, record.image);
+    // The tag's digest last time: its SBOM is matched while the HEAD is made, not after it (one
+    // process's wall time per unchanged image instead of two; measured by bench:scan (d)).
+    lastDigest = trivy.fullScan ? undefined : await readTagDigest(input.store, record.canonical);
+    if (lastDigest) early = speculate(input, lastDigest);
+    const check = await resolveDigest(trivy.crane!, record.image, { run: craneThroughLauncher });
+    rateLimit = check.rateLimit;
     if ('digest' in check) digest = check.digest;
     else input.warn(`no digest for ${record.image} from a HEAD (${check.unavailable}): full scan`);
-    if (digest) {
+    // A tag moved, or no digest: what was matched early is not used (but awaited: no Trivy left running).
+    const speculation = early ? await early : undefined;
+    if (digest && digest === lastDigest && speculation?.sbom) stored = speculation.sbom;
+    if (digest && !stored) {
       const lookup = await readSbom(input.store, digest, trivy.version!);
       stored = lookup.stored;
       storedProblem = lookup.problem;
       if (storedProblem) input.warn(`stored SBOM of ${record.image} not used: ${storedProblem}; full scan`);
+    }
+    // Seen this run: the SBOM stays past the retention period only while runs keep seeing its digest.
+    if (digest && stored) await touchSbom(input.store, digest, trivy.version!);
+    if (digest && digest !== lastDigest) await writeTagDigest(input.store, record.canonical, digest);
+    if (stored && stored === speculation?.sbom && speculation.result) {
+      const choice = choosePath({ digest, trivyVersion: trivy.version, full: false, stored });
+      if (choice.path === 'rematch' && speculation.result.scan) return { scan: { ...speculation.result.scan, scannedAs: 'rematched', digest }, scannedAs: 'rematched', digest };
     }
   }
   const choice = choosePath({ digest, trivyVersion: trivy.version, full: Boolean(trivy.fullScan), stored, storedProblem });
@@ -67,8 +94,48 @@ export async function scanByPath(input: ScanByPathInput): Promise<ScanResult> {
     input.warn(`re-match of ${record.image} failed (${rematched.failure?.type}: ${rematched.failure?.summary}); full scan`);
   }
   if (!rematching) return fullScan(input, undefined, undefined, false);
-  return fullScan(input, digest, stored?.verified === false ? stored : undefined, true);
+  return fullScan(input, digest, stored?.verified === false ? stored : undefined, true, rateLimit);
 }
+
+interface Speculation {
+  sbom?: StoredSbom;
+  result?: ScanResult;
+}
+
+/** The re-match of the SBOM of `digest`, made before the HEAD says whether the tag still points there; never throws but for cancellation. */
+async function speculate(input: ScanByPathInput, digest: string): Promise<Speculation> {
+  const lookup = await readSbom(input.store, digest, input.trivy.version!);
+  const sbom = lookup.stored;
+  if (!sbom?.verified) return {};
+  try {
+    return { sbom, result: await rematch(input, sbom) };
+  } catch (error) {
+    if (input.pass.signal?.aborted) throw error;
+    return { sbom };
+  }
+}
+
+/**
+ * crane started like Trivy, from the scanner launcher: a start from the worker itself copies its
+ * memory and holds its event loop, once an image (measured by bench:scan (d)).
+ */
+const craneThroughLauncher: RunCrane = async (file, args, env, timeoutMs) => {
+  const launched = processLauncher().launch(file, args, env as Record<string, string>);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    launched.kill();
+  }, timeoutMs);
+  try {
+    const exited = await launched.exited;
+    return { stdout: exited.stdout, stderr: exited.stderr, exitCode: exited.exitCode, timedOut };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { stdout: '', stderr: '', exitCode: null, notFound: true };
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanResult> {
   const sbomFile = join(input.scratch, `${randomUUID()}.cdx.json`);
@@ -85,7 +152,13 @@ async function rematch(input: ScanByPathInput, sbom: StoredSbom): Promise<ScanRe
 }
 
 /** `rematching` false: exactly the scan of before re-matching (the tag, Trivy's report as it is, no path recorded). */
-async function fullScan(input: ScanByPathInput, digest: string | undefined, unverified: StoredSbom | undefined, rematching: boolean): Promise<ScanResult> {
+async function fullScan(
+  input: ScanByPathInput,
+  digest: string | undefined,
+  unverified: StoredSbom | undefined,
+  rematching: boolean,
+  rateLimit?: RateLimitFigures,
+): Promise<ScanResult> {
   const { trivy, record } = input;
   const outputFile = join(input.scratch, `${randomUUID()}.json`);
   const target = digest ? pinnedReference(record.image, digest) : record.image;
@@ -95,14 +168,24 @@ async function fullScan(input: ScanByPathInput, digest: string | undefined, unve
   try {
     for (;;) {
       try {
-        await input.quota?.beforePull(registry, record.image);
+        if (input.defer && input.quota) {
+          const wait = await input.quota.check(registry);
+          if (wait) {
+            const remaining = rateLimit?.remaining ?? wait.remaining;
+            const limit = rateLimit?.limit ?? wait.limit;
+            return {
+              deferred: { registry, until: wait.until, reason: wait.reason, ...(remaining !== undefined ? { remaining } : {}), ...(limit !== undefined ? { limit } : {}) },
+              digest,
+            };
+          }
+        } else await input.quota?.beforePull(registry, record.image);
       } catch (error) {
         if (!(error instanceof QuotaDeadlineError)) throw error;
         return { failure: { type: 'RegistryRateLimited', permanent: true, summary: error.message }, scannedAs: 'pulled', digest };
       }
       const run = await trivyPass(trivy, trivyArgs(trivy, record, outputFile, input.databaseDir, input.vex?.args, { target, listAllPkgs: makeSbom }), outputFile, input.pass, record.image);
       if (!run.ok) {
-        if (run.failure.type === 'RegistryRateLimited' && input.quota && (await input.quota.rateLimited(registry, record.image, run.failure.summary))) continue;
+        if (run.failure.type === 'RegistryRateLimited' && input.quota && (await input.quota.rateLimited(registry, record.image, run.failure.summary, rateLimit))) continue;
         return rematching ? { failure: run.failure, scannedAs: 'pulled', digest } : { failure: run.failure };
       }
       await input.quota?.pulled(registry);

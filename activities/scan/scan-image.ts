@@ -4,7 +4,7 @@ import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/comm
 import type { ScanFailure } from '../../core/failures.js';
 import { countBySeverity } from '../../core/finding.js';
 import type { ImageRecord } from '../../core/image-list.js';
-import type { ImageScan, ScanSummary } from '../../core/scan.js';
+import type { DeferredScan, ImageScan, ScanSummary } from '../../core/scan.js';
 import { storeKeys, type ResultStore } from '../store/result-store.js';
 import type { TrivySettings } from './trivy-settings.js';
 import { countScan } from '../metrics/metrics.js';
@@ -18,6 +18,8 @@ export interface ScanImageInput {
   release: string;
   /** Position in the release's scan assignment; the image itself is read from the store. */
   index: number;
+  /** The workflow re-queues a scan whose registry is paused (see scan-by-path.ts), rather than it waiting here. */
+  defer?: boolean;
 }
 
 function summarize(scan: ImageScan, resultKey: string): ScanSummary {
@@ -49,7 +51,7 @@ export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings
     return record;
   }
 
-  return async function scanImage(input: ScanImageInput): Promise<ScanSummary> {
+  return async function scanImage(input: ScanImageInput): Promise<ScanSummary | DeferredScan> {
     const ctx = Context.current();
     const record = await assignedImage(input);
     const resultKey = storeKeys.result(input.runKey, record.canonical);
@@ -61,12 +63,17 @@ export function createScanImage(deps: { store: ResultStore; trivy: TrivySettings
     let outcome: ScanResult;
     const trivyStarted = Date.now();
     try {
-      outcome = await scanRecord(deps, record, input.runKey, { ...activityScannerContext(ctx), sleep: (ms) => ctx.sleep(ms) });
+      outcome = await scanRecord(deps, record, input.runKey, { ...activityScannerContext(ctx), sleep: (ms) => ctx.sleep(ms) }, { defer: input.defer });
     } catch (error) {
       if (error instanceof ScannerNotInstalledError) {
         throw ApplicationFailure.create({ type: 'ScannerNotInstalled', message: error.message, nonRetryable: true });
       }
       throw error;
+    }
+    if (outcome.deferred) {
+      const d = outcome.deferred;
+      ctx.log.info(`scan of ${record.image} put off until ${new Date(d.until).toISOString()}: ${d.registry}'s pull quota is spent${d.remaining ? ` (ratelimit-remaining ${d.remaining})` : ''}`);
+      return { image: record.image, deferred: d };
     }
     const failure: ScanFailure | undefined = outcome.failure;
     const scan: ImageScan | undefined = outcome.scan;

@@ -38,6 +38,7 @@ export async function scanRecord(
   record: ImageRecord,
   runKey: string,
   ctx: ScannerContext & { sleep: (ms: number) => Promise<void> },
+  options: { defer?: boolean } = {},
 ): Promise<ScanResult> {
   let databaseDir = deps.trivy.cacheDir;
   if (!deps.trivy.server) {
@@ -59,5 +60,5 @@ export async function scanRecord(
         )
       : undefined;
   const pass = { signal: ctx.signal, heartbeat: () => ctx.heartbeat({ image: record.image }) };
-  return scanByPath({ trivy: deps.trivy, store: deps.store, record, databaseDir, vex, scratch: dir, pass, quota, warn: ctx.warn });
+  return scanByPath({ trivy: deps.trivy, store: deps.store, record, databaseDir, vex, scratch: dir, pass, quota, defer: options.defer, warn: ctx.warn });
 }

@@ -7,6 +7,9 @@ import { runTrivy } from './run-trivy.js';
 import { trivyEnvironment } from './trivy-args.js';
 import type { TrivySettings } from './trivy-settings.js';
 
+/** Go's collector for a short-lived Trivy process whose heap is bounded: none until 1 GiB, then as usual. */
+export const SHORT_LIVED_GO = { GOGC: 'off', GOMEMLIMIT: '1GiB' } as const;
+
 export type TrivyPass = { ok: true; text: string; scan?: ImageScan } | { ok: false; failure: ScanFailure };
 
 export interface PassContext {
@@ -23,6 +26,11 @@ export async function trivyPass(trivy: TrivySettings, args: string[], outputFile
   // when done: on the shared Redis cache two scans of SBOMs with the same key raced ("layer cache
   // missing", measured by bench:scan). They get a private memory cache instead.
   const env = args[0] === 'image' || trivy.server ? trivyEnvironment(trivy) : { TRIVY_CACHE_BACKEND: 'memory' };
+  // `sbom` and `convert` live a tenth of a second on a bounded heap (an SBOM, no layer): Go's
+  // collector off until 1 GiB saves about a fifth of their CPU (75 instead of 97 ms a re-match,
+  // measured for bench:scan (d)), where every unchanged image of a weekly run is one of them.
+  // An operator's own GOGC/GOMEMLIMIT wins; `image` keeps Go's defaults (layers can be large).
+  if (args[0] !== 'image' && process.env.GOGC === undefined && process.env.GOMEMLIMIT === undefined) Object.assign(env, SHORT_LIVED_GO);
   const run = await runTrivy(trivy.bin, args, {
     env,
     timeoutMs: (trivy.timeoutSeconds + (trivy.timeoutGraceSeconds ?? 30)) * 1000,

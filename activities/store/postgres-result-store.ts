@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import type { ResultStore } from './result-store.js';
+import { AGED_ONE_BY_ONE, type ResultStore } from './result-store.js';
 
 /** Values past this are gzipped: scan results of images with hundreds of findings compress about 10x. */
 const COMPRESS_FROM = 4096;
@@ -173,14 +173,23 @@ export class PostgresResultStore implements ResultStore {
     return result.rows.map((r) => r.name).filter((name) => name !== '');
   }
 
-  /** Deletes every entry of the runs whose newest entry is older than `days`. */
+  /** Deletes every entry of the runs whose newest entry is older than `days`, and each SBOM-like entry (AGED_ONE_BY_ONE) older than that. */
   async prune(days: number, now = Date.now()): Promise<number> {
     const cutoff = new Date(now - days * 24 * 3600 * 1000);
     const result = await this.query(
       `DELETE FROM scan_store WHERE run <> '' AND run IN (SELECT run FROM scan_store WHERE run <> '' GROUP BY run HAVING max(written_at) < $1)`,
       [cutoff],
     );
-    return result.rowCount ?? 0;
+    let removed = result.rowCount ?? 0;
+    for (const prefix of AGED_ONE_BY_ONE) {
+      const aged = await this.query(`DELETE FROM scan_store WHERE run = '' AND starts_with(key, $1) AND written_at < $2`, [prefix, cutoff]);
+      removed += aged.rowCount ?? 0;
+    }
+    return removed;
+  }
+
+  async touch(key: string): Promise<void> {
+    await this.query('UPDATE scan_store SET written_at = now() WHERE key = $1', [key]);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 /** The result store (a folder, keyed by run) that carries everything too large for workflow history, and its file helpers. */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -25,8 +25,13 @@ export interface ResultStore {
   openFile(key: string): Promise<Readable | undefined>;
   /** The names one level below `prefix` (`releases` gives each release's folder name), sorted. */
   list(prefix: string): Promise<string[]>;
-  /** Removes the entries of runs last written more than `days` ago; how many went. */
+  /**
+   * Removes the entries of runs last written more than `days` ago, and the entries under
+   * AGED_ONE_BY_ONE (SBOMs) last written or touched more than `days` ago; how many runs and entries went.
+   */
   prune(days: number, now?: number): Promise<number>;
+  /** Marks a value as still in use, without rewriting it: its retention counts from now. Nothing when absent. */
+  touch(key: string): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -76,9 +81,17 @@ export class FolderResultStore implements ResultStore {
     }
   }
 
+  async touch(key: string): Promise<void> {
+    const at = new Date();
+    await utimes(this.path(key), at, at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
   async prune(days: number, now = Date.now()): Promise<number> {
     const runs = join(this.root, 'runs');
     let removed = 0;
+    for (const prefix of AGED_ONE_BY_ONE) removed += await removeOlderFiles(this.path(prefix), now - days * 24 * 3600 * 1000);
     for (const name of await readdir(runs).catch(() => [] as string[])) {
       const info = await stat(join(runs, name)).catch(() => undefined);
       if (info && now - info.mtimeMs > days * 24 * 3600 * 1000) {
@@ -101,7 +114,31 @@ export function withinRun(store: ResultStore, runKey: string): ResultStore {
     openFile: (key) => store.openFile(`${prefix}/${key}`),
     list: (key) => store.list(`${prefix}/${key}`),
     prune: () => Promise.resolve(0),
+    touch: (key) => store.touch(`${prefix}/${key}`),
   };
+}
+
+/**
+ * Prefixes outside every run whose entries age one by one (written or touched), not with a run:
+ * an image digest's SBOM lives as long as some run sees the digest (activities/store/sbom-store.ts).
+ */
+export const AGED_ONE_BY_ONE = ['sboms/'] as const;
+
+/** Removes the files below `dir` last modified before `cutoff` (epoch ms); how many went. */
+async function removeOlderFiles(dir: string, cutoff: number): Promise<number> {
+  let removed = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removed += await removeOlderFiles(path, cutoff);
+    else if (entry.isFile() && !entry.name.endsWith('.tmp')) {
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < cutoff) {
+        await rm(path, { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
 }
 
 /** A name beside `path` no other writer picks, ending in `.tmp` so that listings skip it. */

@@ -15,6 +15,33 @@ function sink(): { stream: Writable & { isTTY?: boolean }; lines: () => string[]
 }
 
 describe('progress without a terminal', () => {
+  it('says at once which images wait on which registry, with its ratelimit-remaining figure, and when the wait ends', () => {
+    let now = Date.UTC(2026, 11, 1, 12, 0, 0);
+    const out = sink();
+    const reporter = new ProgressReporter(out.stream, { now: () => now });
+    const until = Date.UTC(2026, 11, 1, 13, 30, 0);
+    reporter.update({ phase: 'scanning', done: 0, total: 10, unit: 'images' });
+    now += 2000;
+    reporter.update({
+      phase: 'scanning',
+      done: 4,
+      total: 10,
+      unit: 'images',
+      waiting: [
+        { registry: 'docker.io', count: 7, images: ['docker.io/rancher/a:1', 'docker.io/rancher/b:2'], until, remaining: '0;w=21600', limit: '100;w=21600' },
+        { registry: 'quay.io', count: 1, images: ['quay.io/x/y:3'], until },
+      ],
+    });
+    now += 2000;
+    reporter.update({ phase: 'scanning', done: 5, total: 10, unit: 'images' });
+    reporter.stop();
+    assert.deepEqual(out.lines(), [
+      '12:00:00 scanning: 0/10 images, ETA ?',
+      '12:00:02 scanning: 4/10 images, ETA 3s; 7 waiting on docker.io (ratelimit-remaining 0;w=21600) until 13:30:00: docker.io/rancher/a:1, docker.io/rancher/b:2 and 5 more; 1 waiting on quay.io until 13:30:00: quay.io/x/y:3',
+      '12:00:04 scanning: 5/10 images, ETA 4s',
+    ]);
+  });
+
   it('prints a plain line at each phase and every 10 s between, with the phase, done/total and an ETA', () => {
     let now = Date.UTC(2026, 11, 1, 12, 0, 0);
     const out = sink();

@@ -30,6 +30,7 @@ const log = (kind, image) => {
   appendFileSync(join(dir, 'calls.log'), `${kind} ${process.pid} ${image} ${args.join(' ')}\n`);
   // The layer cache comes in the environment, never on the command line: record what it was.
   appendFileSync(join(dir, 'cache-backends.log'), `${process.env.TRIVY_CACHE_BACKEND ?? '(unset)'}\n`);
+  appendFileSync(join(dir, 'go-gc.log'), `${process.env.GOGC ?? '(unset)'} ${process.env.GOMEMLIMIT ?? '(unset)'}\n`);
 };
 
 if (args.includes('--download-db-only') || args.includes('--download-java-db-only')) {

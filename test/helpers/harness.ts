@@ -100,6 +100,12 @@ export class Harness {
     return text.split('\n').filter((l) => l !== '');
   }
 
+  /** GOGC and GOMEMLIMIT as each stub call saw them (`off 1GiB`), in call order. */
+  async goGc(): Promise<string[]> {
+    const text = await readFile(join(this.stubDir, 'go-gc.log'), 'utf8').catch(() => '');
+    return text.split('\n').filter((l) => l !== '');
+  }
+
   async writeList(name: string, lines: string[]): Promise<string> {
     const path = join(this.dir, name);
     await writeFile(path, lines.join('\n') + '\n');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runDatabaseDir } from '../../../activities/scan/run-database.js';
 import { createActivities } from '../../../activities/index.js';
-import type { ImageScan } from '../../../core/scan.js';
+import type { ImageScan, ScanSummary } from '../../../core/scan.js';
 import { eventually, images } from '../../helpers/harness.js';
 import { argv, flagValue, run, workspace } from '../support.js';
 
@@ -24,7 +24,7 @@ describe('concurrent scans', () => {
     } finally {
       await h.release('go');
     }
-    const summaries = await scans;
+    const summaries = await scans as ScanSummary[];
 
     assert.deepEqual(summaries.map((s) => s.image), list);
     assert.ok(summaries.every((s) => s.outcome === 'findings'));

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { createActivities } from '../../../activities/index.js';
 import { storeKeys } from '../../../activities/store/result-store.js';
 import type { Finding } from '../../../core/finding.js';
-import type { ImageScan } from '../../../core/scan.js';
+import type { ImageScan, ScanSummary } from '../../../core/scan.js';
 import { runDatabaseDir } from '../../../activities/scan/run-database.js';
 import { fakeRedis } from '../../fakes/fake-redis.js';
 import { processAlive } from '../../helpers/harness.js';
@@ -123,7 +123,7 @@ describe('scanImage', () => {
     await assign(deps, RUN, RELEASE, [fleet]);
     const { scanImage } = createActivities(deps);
 
-    const summary = await run(scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const summary = await run(scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
 
     const resultKey = storeKeys.result(RUN, fleet.canonical);
     assert.deepEqual(summary, {
@@ -288,7 +288,7 @@ describe('scanImage', () => {
     const wins = record(WINS, true);
     await assign(deps, RUN, RELEASE, [wins]);
 
-    const summary = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const summary = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
 
     assert.equal(summary.outcome, 'os-not-scanned');
     assert.deepEqual(summary.counts, { CRITICAL: 0, HIGH: 0, MEDIUM: 0, LOW: 0, UNKNOWN: 0 });
@@ -305,7 +305,7 @@ describe('scanImage', () => {
     await h.scenarios({ [KUBECTL]: { report: fixture('clean-report.json') } });
     const deps = h.deps();
     await assign(deps, RUN, RELEASE, [record(KUBECTL)]);
-    const summary = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const summary = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(summary.outcome, 'clean');
     const stored = await deps.store.readJson<ImageScan>(summary.resultKey);
     assert.equal(stored?.osScanned, true);
@@ -344,9 +344,9 @@ describe('scanImage', () => {
     await h.scenarios({ [FLEET]: { report: fixture('debian-report.json') } });
     const deps = h.deps();
     await assign(deps, RUN, RELEASE, [record(FLEET)]);
-    const first = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const first = await run(createActivities(deps).scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
     // A retry after a lost completion, on another worker (fresh activities object, same store).
-    const second = await run(createActivities(h.deps()).scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const second = await run(createActivities(h.deps()).scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
     assert.deepEqual(second, first);
     assert.equal((await h.calls()).length, 1);
   });
@@ -363,7 +363,7 @@ describe('scanImage', () => {
     assert.equal(failure.type, 'NetworkError');
     assert.equal(failure.nonRetryable, false);
 
-    const retried = await run(scanImage, { runKey: RUN, release: RELEASE, index: 0 });
+    const retried = await run(scanImage, { runKey: RUN, release: RELEASE, index: 0 }) as ScanSummary;
     assert.equal(retried.outcome, 'findings');
     assert.equal((await deps.store.readJson<ImageScan>(retried.resultKey))?.outcome, 'findings');
     await run(scanImage, { runKey: RUN, release: RELEASE, index: 0 });

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { maskPostgresUrl, PostgresResultStore, ResultStoreUnavailableError } from '../../../activities/store/postgres-result-store.js';
 import { FolderResultStore, storeKeys, withinRun, type ResultStore } from '../../../activities/store/result-store.js';
+import { readSbom, sbomKeys, touchSbom, writeSbom } from '../../../activities/store/sbom-store.js';
 import { ensureRole, initPostgres, startPostgres, stopPostgres, type PostgresInstance } from '../../../cluster/postgres.js';
 import { freePort } from '../../../host/ports.js';
 import { tempDir } from '../../helpers/harness.js';
@@ -28,6 +29,8 @@ interface StoreUnderTest {
   store: ResultStore;
   /** Makes a run's entries look `days` old. */
   age(runKey: string, days: number): Promise<void>;
+  /** Makes one entry look `days` old. */
+  ageKey(key: string, days: number): Promise<void>;
 }
 
 function contract(name: string, make: () => Promise<StoreUnderTest>, options: { skip?: string | false } = {}) {
@@ -105,6 +108,30 @@ function contract(name: string, make: () => Promise<StoreUnderTest>, options: { 
       assert.equal((await s.store.list('releases')).length, 2, 'the newest reports outlive every run');
       assert.equal(await s.store.prune(90, Date.now() + 1 * DAY), 0, 'nothing else is that old');
     });
+
+    it('prunes SBOMs of digests no run has seen for the retention period, and keeps those seen since', async () => {
+      const sbom = (digest: string, trivyVersion = '0.74.0') => ({ digest, trivyVersion, image: 'docker.io/a:1', madeAt: new Date().toISOString(), verified: false, sbom: null });
+      const unseen = `sha256:${'1'.repeat(64)}`;
+      const seen = `sha256:${'2'.repeat(64)}`;
+      const recent = `sha256:${'3'.repeat(64)}`;
+      const oldVersion = `sha256:${'4'.repeat(64)}`;
+      for (const d of [unseen, seen, recent]) await writeSbom(s.store, sbom(d));
+      await writeSbom(s.store, sbom(oldVersion, '0.50.0'));
+      await s.store.writeJson(storeKeys.result('run-kept', 'docker.io/a:1'), { kept: true });
+      for (const d of [unseen, seen]) await s.ageKey(sbomKeys.sbom(d, '0.74.0'), 120);
+      await s.ageKey(sbomKeys.sbom(oldVersion, '0.50.0'), 120);
+      // A run resolved `seen` again (scan-by-path touches the SBOM it finds): its retention starts again.
+      await touchSbom(s.store, seen, '0.74.0');
+      await touchSbom(s.store, `sha256:${'5'.repeat(64)}`, '0.74.0');
+      const removed = await s.store.prune(90);
+      assert.equal(removed, 2, 'the unseen SBOM and the one of a Trivy version no longer used');
+      assert.deepEqual(await readSbom(s.store, unseen, '0.74.0'), {});
+      assert.deepEqual(await readSbom(s.store, oldVersion, '0.50.0'), {});
+      assert.equal((await readSbom(s.store, seen, '0.74.0')).stored?.digest, seen);
+      assert.equal((await readSbom(s.store, recent, '0.74.0')).stored?.digest, recent);
+      assert.deepEqual(await s.store.readJson(storeKeys.result('run-kept', 'docker.io/a:1')), { kept: true }, 'runs within the period are kept');
+      assert.equal(await s.store.readJson(sbomKeys.sbom(`sha256:${'5'.repeat(64)}`, '0.74.0')), undefined, 'touching an absent SBOM writes nothing');
+    });
   });
 }
 
@@ -115,6 +142,10 @@ contract('folder', async () => {
     age: async (runKey, days) => {
       const then = new Date(Date.now() - days * DAY);
       await utimes(join(root, storeKeys.run(runKey)), then, then);
+    },
+    ageKey: async (key, days) => {
+      const then = new Date(Date.now() - days * DAY);
+      await utimes(join(root, key), then, then);
     },
   };
 });
@@ -142,6 +173,12 @@ contract(
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         await client.query(`UPDATE scan_store SET written_at = written_at - make_interval(days => $2) WHERE key LIKE $1`, [`${storeKeys.run(runKey)}/%`, days]);
+        await client.end();
+      },
+      ageKey: async (key, days) => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query(`UPDATE scan_store SET written_at = written_at - make_interval(days => $2) WHERE key = $1`, [key, days]);
         await client.end();
       },
     };
