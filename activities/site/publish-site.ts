@@ -162,7 +162,8 @@ async function writeImagePages(reports: ReportSource[], issueLinks: Record<strin
  * row at a time: once for its page, once for the image pages.
  */
 export async function publishSiteFromReports(reportsDir: string, given: (ReleaseReport | ReportSource)[], options: PublishSiteOptions): Promise<PublishedSite> {
-  const reports = given.map(asReportSource);
+  // Version order everywhere: the index, the images index's columns and each image's sections.
+  const reports = given.map(asReportSource).sort((a, b) => compareReleaseNames(a.head.release, b.head.release));
   const site = reportPaths.site(reportsDir);
   await mkdir(site, { recursive: true });
   const pageOptions = { generatedAt: options.generatedAt };
@@ -175,7 +176,7 @@ export async function publishSiteFromReports(reportsDir: string, given: (Release
   };
 
   const entries: SiteRelease[] = [];
-  for (const report of [...reports].sort((a, b) => compareReleaseNames(a.head.release, b.head.release))) {
+  for (const report of reports) {
     const release = report.head.release;
     const files = await publishReleaseFiles(reportsDir, site, report);
     written.add(files.csvFile);

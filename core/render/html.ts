@@ -237,7 +237,7 @@ function releaseSummary(report: ReleaseReportHead, s: ReleaseReportSummary): str
   const ignored = (s.ignored ? `; ${formatCount(s.ignored)} ignored${vex}` : '') + expired + disagree;
   const pulls = Object.entries(s.pullsByRegistry ?? {}).map(([registry, n]) => `${formatCount(n)} from ${escapeHtml(registry)}`);
   const paths = s.scanPaths
-    ? `<p id="scan-paths">${formatCount(s.scanPaths.rematched)} images re-matched from their SBOMs (no pull), ${formatCount(s.scanPaths.pulled)} pulled${pulls.length ? ` (${pulls.join(', ')})` : ''}${s.needsFullScans?.length ? `; ${formatCount(s.needsFullScans.length)} need full scans: ${s.needsFullScans.map((n) => escapeHtml(n.image)).join(', ')}` : ''}.</p>`
+    ? `<p id="scan-paths">${formatCount(s.scanPaths.rematched)} ${s.scanPaths.rematched === 1 ? 'image re-matched from its SBOM' : 'images re-matched from their SBOMs'} (no pull), ${formatCount(s.scanPaths.pulled)} pulled${pulls.length ? ` (${pulls.join(', ')})` : ''}${s.needsFullScans?.length ? `; ${formatCount(s.needsFullScans.length)} need full scans: ${s.needsFullScans.map((n) => escapeHtml(n.image)).join(', ')}` : ''}.</p>`
     : '';
   return `${paths}<p id="release-summary">${formatCount(s.findings)} findings in ${formatCount(s.images.total)} images (${formatCount(s.images.withFindings)} with findings, ${formatCount(s.images.clean)} clean)${ignored}; ${formatCount(s.images.failed)} failed scans; ${formatCount(s.images.osNotScanned)} images whose OS was not scanned; ${formatCount(report.changes.new)} new and ${formatCount(report.changes.fixed)} fixed since the previous run.</p>`;
 }
@@ -368,7 +368,6 @@ function issueLink(view: Pick<ImageView, 'issueUrl'>): string {
   return view.issueUrl && safeHttpUrl(view.issueUrl) ? linkOrText('GitHub issue', view.issueUrl) : '<span class="muted">no issue</span>';
 }
 
-/** A short status for an image in a release: its finding count, or why there is none. */
 /** Re-matched, pulled, or (a quota deadline passed) waiting on the registry; nothing when re-matching is off. */
 function scanPathBadge(entry: Pick<ImageStatus, 'scan' | 'failed'>): string {
   if (entry.failed?.type === 'RegistryRateLimited') return badge('waiting', 'waiting on the registry');
@@ -376,6 +375,7 @@ function scanPathBadge(entry: Pick<ImageStatus, 'scan' | 'failed'>): string {
   return badge(`scan-${entry.scan.scannedAs}`, entry.scan.scannedAs === 'rematched' ? 're-matched' : 'pulled');
 }
 
+/** A short status for an image in a release: its finding count, or why there is none. */
 function statusHtml(entry: ImageStatus): string {
   if (entry.failed) return badge('failed', 'scan failed') + scanPathBadge(entry);
   const count = entry.findings ? `${formatCount(entry.findings)}` : '<span class="ok">clean</span>';

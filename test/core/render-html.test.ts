@@ -344,3 +344,45 @@ describe('release page: VEX and expired ignores', () => {
     assert.match(html, /1 ignored \(1 by VEX statements\); 1 ignores expired; 1 VEX disagreements/);
   });
 });
+
+describe('how each image was scanned (re-matching)', () => {
+  const PULLED = 'rancher/pulled:v1';
+  const WAITING = 'rancher/waiting:v1';
+  function rematchRun(): ReleaseReport {
+    const images = buildImageRecords({ images: parseImageList([IMG, PULLED, WAITING].join('\n'), 'images') });
+    const scans = new Map<string, ImageScan>([
+      [IMG, { image: IMG, outcome: 'clean', osScanned: true, findings: [], scannedAs: 'rematched', digest: `sha256:${'1'.repeat(64)}` }],
+      [PULLED, { image: PULLED, outcome: 'clean', osScanned: true, findings: [], scannedAs: 'pulled', digest: `sha256:${'2'.repeat(64)}`, needsFullScans: `the SBOM does not reproduce its scan ${XSS}` }],
+      [WAITING, { image: WAITING, outcome: 'failed', osScanned: false, findings: [], failure: { type: 'RegistryRateLimited', permanent: false, summary: 'docker.io: still waiting at the deadline' } }],
+    ]);
+    return mergeTriage({ release: 'v2.9.0', images, scans, previous: [], today: '2025-01-13' });
+  }
+
+  it('counts paths and pulls per registry in the summary, in the singular where it is one', () => {
+    const report = rematchRun();
+    const html = renderReleasePage(report, entryOf(report), OPTIONS);
+    const paths = /<p id="scan-paths">([^\n]*?)<\/p>/.exec(html)?.[1];
+    assert.equal(paths, `1 image re-matched from its SBOM (no pull), 1 pulled (1 from docker.io); 1 need full scans: ${PULLED}.`);
+  });
+
+  it('badges each image on the images index: re-matched, pulled, or waiting on the registry', () => {
+    const views = collectImageViews([rematchRun()]);
+    const html = renderImagesIndex(views.map(imageIndexEntry), ['v2.9.0'], OPTIONS);
+    const cellOf = (image: string) => html.split('\n').find((l) => l.includes(`>${image}<`)) ?? '';
+    assert.match(cellOf(IMG), /class="badge scan-rematched">re-matched</);
+    assert.match(cellOf(PULLED), /class="badge scan-pulled">pulled</);
+    assert.match(cellOf(WAITING), /scan failed.*class="badge waiting">waiting on the registry</);
+  });
+
+  it('gives the digest and why an image needs full scans on its page, escaped', () => {
+    const view = collectImageViews([rematchRun()]).find((v) => v.image === PULLED)!;
+    const html = renderImagePage(view, OPTIONS);
+    assert.ok(html.includes(`<p class="scan-path">Scanned this run: pulled and scanned in full; digest <code>sha256:${'2'.repeat(64)}</code>; needs full scans: the SBOM does not reproduce its scan ${escapeHtml(XSS)}</p>`));
+    assert.ok(!html.includes(XSS));
+  });
+
+  it('says nothing of paths for a release scanned without re-matching', () => {
+    const html = releasePage();
+    assert.ok(!html.includes('id="scan-paths"') && !html.includes('scan-path') && !html.includes('re-matched'));
+  });
+});

@@ -56,6 +56,8 @@ const PAUSE = 'rancher/mirrored-pause:3.6';
 const WINDOWS = 'rancher/windows-agent:v1';
 const CLEAN = 'rancher/clean:v1';
 const BROKEN = 'rancher/broken:v1';
+const SHELL_NEW_DIGEST = `sha256:${'a'.repeat(64)}`;
+const CLEAN_DIGEST = `sha256:${'b'.repeat(64)}`;
 
 /**
  * v2.9.0: 9 findings (2 CRITICAL, 3 HIGH, 2 MEDIUM, 1 LOW, 1 UNKNOWN), one ignored, one
@@ -95,10 +97,11 @@ function twoReleases(): ReleaseReport[] {
     release: 'v2.10.0',
     images: buildImageRecords({ images: parseImageList([SHELL_NEW, BROKEN, CLEAN, WINDOWS].join('\n'), 'images'), windowsImages: parseImageList(WINDOWS, 'windows') }),
     scans: scansOf(
-      withFindings(SHELL_NEW, [finding(SHELL_NEW, 'CVE-2024-0001', 'curl', 'CRITICAL'), finding(SHELL_NEW, 'CVE-2024-0006', 'openssl', 'CRITICAL'), finding(SHELL_NEW, 'CVE-2024-0010', 'expat', 'HIGH')]),
+      // Re-matching is on for v2.10.0: one image pulled, two re-matched from their SBOMs.
+      { ...withFindings(SHELL_NEW, [finding(SHELL_NEW, 'CVE-2024-0001', 'curl', 'CRITICAL'), finding(SHELL_NEW, 'CVE-2024-0006', 'openssl', 'CRITICAL'), finding(SHELL_NEW, 'CVE-2024-0010', 'expat', 'HIGH')]), scannedAs: 'pulled', digest: SHELL_NEW_DIGEST },
       { image: BROKEN, outcome: 'failed', osScanned: false, findings: [], failure: { type: 'ImageNotFound', permanent: true, summary: `manifest unknown ${XSS}` } },
-      { image: CLEAN, outcome: 'clean', osScanned: true, findings: [] },
-      { image: WINDOWS, outcome: 'os-not-scanned', osScanned: false, findings: [] },
+      { image: CLEAN, outcome: 'clean', osScanned: true, findings: [], scannedAs: 'rematched', digest: CLEAN_DIGEST },
+      { image: WINDOWS, outcome: 'os-not-scanned', osScanned: false, findings: [], scannedAs: 'rematched', digest: `sha256:${'c'.repeat(64)}` },
     ),
     previous: [previous(SHELL_OLD, 'CVE-2024-0001', 'curl', 'ignore', 'not reachable: curl is never run'), previous(SHELL_OLD, 'CVE-2024-0006', 'openssl', 'triaged', '')],
     today: '2025-01-13',
@@ -351,6 +354,32 @@ describe('the published site in headless Chromium', { skip }, () => {
     await page.waitForTimeout(200);
     assert.deepEqual(seen.dialogs, []);
     assert.ok(seen.requests.every((u) => u.startsWith(http.base)), `requests left the site: ${seen.requests.join(', ')}`);
+    await page.close();
+  });
+
+  it('says how each image was scanned this run and which digest, where re-matching was on', async () => {
+    const { page } = await newPage();
+    await page.goto(`${http.base}${releasePageName('v2.10.0')}`);
+    assert.equal((await page.textContent('#scan-paths'))?.trim(), '2 images re-matched from their SBOMs (no pull), 1 pulled (1 from docker.io).');
+    await page.goto(`${http.base}${releasePageName('v2.9.0')}`);
+    assert.equal(await page.locator('#scan-paths').count(), 0, 'a release scanned without re-matching says nothing of it');
+
+    await page.goto(`${http.base}images.html`);
+    const cell = (image: string, column: number) => page.locator('#images tbody tr', { has: page.locator(`td.image a:text-is("${image}")`) }).locator('td').nth(column);
+    // Releases in version order, as on the index, though they were handed over newest first.
+    assert.deepEqual(await page.$$eval('#images thead th', (ths) => ths.map((th) => th.textContent)), ['Image', 'v2.9.0', 'v2.10.0', 'Issue']);
+    assert.match((await cell(CLEAN, 2).textContent()) ?? '', /re-matched/);
+    assert.match((await cell(SHELL_NEW, 2).textContent()) ?? '', /pulled/);
+    assert.doesNotMatch((await cell(CLEAN, 1).textContent()) ?? '', /re-matched|pulled/);
+
+    await page.click(`a:text-is("${CLEAN}")`);
+    await page.waitForSelector('h1');
+    const paths = await page.$$eval('p.scan-path', (ps) => ps.map((p) => p.textContent ?? ''));
+    assert.deepEqual(paths, [`Scanned this run: re-matched from its stored SBOM (no pull); digest ${CLEAN_DIGEST}`]);
+    await page.goto(`${http.base}images.html`);
+    await page.click(`a:text-is("${SHELL_NEW}")`);
+    await page.waitForSelector('h1');
+    assert.deepEqual(await page.$$eval('p.scan-path', (ps) => ps.map((p) => p.textContent ?? '')), [`Scanned this run: pulled and scanned in full; digest ${SHELL_NEW_DIGEST}`]);
     await page.close();
   });
 
