@@ -68,7 +68,8 @@ export async function clusterCommand(verb: 'build' | 'up' | 'down' | 'status' | 
       throw new ConfigError(`--port ${options.port}: the Temporal server keeps its membership ports (the port + 100 to 103) in a PostgreSQL smallint; give a port up to ${MAX_FRONTEND_PORT}`);
     }
     const trivy = await findTrivy({ install: true, log });
-    await clusterUp({ workers: options.workers, frontendPort: options.port, trivy, log });
+    const crane = loadEnvConfig().IMAGE_SCANNING_REMATCH ? await findCrane({ install: true, log }) : undefined;
+    await clusterUp({ workers: options.workers, frontendPort: options.port, trivy, crane, log });
     console.log(exportLines(loadState(clusterDir())));
     return 0;
   }

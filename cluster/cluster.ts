@@ -57,7 +57,7 @@ async function setUpSchemas(binaries: ClusterBinaries, state: ClusterState): Pro
 }
 
 /** The environment of worker i: the same variables docker-compose.yml gives its workers (a test keeps them in step). */
-export function workerEnvironment(dir: string, state: ClusterState, i: number, trivy: string): Record<string, string> {
+export function workerEnvironment(dir: string, state: ClusterState, i: number, tools: ScannerTools): Record<string, string> {
   const l = layout(dir);
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: `127.0.0.1:${ports(state).frontend}`,
@@ -67,7 +67,9 @@ export function workerEnvironment(dir: string, state: ClusterState, i: number, t
     IMAGE_SCANNING_DATA_DIR: join(l.worker(i), 'data'),
     IMAGE_SCANNING_REPORTS_DIR: l.reports,
     IMAGE_SCANNING_METRICS_ADDRESS: `127.0.0.1:${ports(state).workerMetrics(i)}`,
-    TRIVY_BIN: trivy,
+    TRIVY_BIN: tools.trivy,
+    // The HEAD that lets an unchanged image be re-matched: without it every scan pulls.
+    ...(tools.crane ? { CRANE_BIN: tools.crane } : {}),
     TRIVY_CACHE_DIR: l.trivyCache,
     TRIVY_CACHE_BACKEND: cacheAddress(state),
     TRIVY_CACHE_PASSWORD_FILE: join(l.secrets, 'cache-password'),
@@ -90,10 +92,15 @@ function writeSecrets(dir: string, state: ClusterState): void {
   else writeFileSync(tokenFile, process.env.GITHUB_TOKEN ? `${process.env.GITHUB_TOKEN}\n` : '', { mode: 0o600 });
 }
 
-export interface UpOptions {
+/** The programs each worker runs: Trivy, and crane for re-matching's HEAD (absent: re-matching off). */
+export interface ScannerTools {
+  trivy: string;
+  crane?: string;
+}
+
+export interface UpOptions extends ScannerTools {
   workers?: number;
   frontendPort?: number;
-  trivy: string;
   log: (line: string) => void;
 }
 
@@ -174,7 +181,7 @@ export async function clusterUp(options: UpOptions): Promise<ClusterState> {
     const worker = processOf(dir, `worker-${i}`);
     if (pidOf(worker)) continue;
     mkdirSync(l.worker(i), { recursive: true });
-    startDetached(worker, process.execPath, [CLI, 'worker'], { ...process.env, ...workerEnvironment(dir, state, i, options.trivy), TMPDIR: l.worker(i) }, l.worker(i));
+    startDetached(worker, process.execPath, [CLI, 'worker'], { ...process.env, ...workerEnvironment(dir, state, i, options), TMPDIR: l.worker(i) }, l.worker(i));
   }
   for (let i = 1; i <= state.workers; i++) {
     const worker = processOf(dir, `worker-${i}`);

@@ -50,10 +50,10 @@ describe('docker-compose.yml and `cluster up` in step', () => {
   });
 
   it('give the workers the same environment variables', () => {
-    const cluster = Object.keys(workerEnvironment('/c', state, 1, '/usr/local/bin/trivy')).sort();
+    const cluster = Object.keys(workerEnvironment('/c', state, 1, { trivy: '/usr/local/bin/trivy', crane: '/usr/local/bin/crane' })).sort();
     const composed = Object.keys(s.worker!.environment!).sort();
     assert.deepEqual(cluster, composed);
-    const env = workerEnvironment('/c', state, 1, 'trivy');
+    const env = workerEnvironment('/c', state, 1, { trivy: 'trivy' });
     assert.match(env.IMAGE_SCANNING_STORE!, /^postgres:\/\/image_scanning:c@127\.0\.0\.1:17533\/image_scanning$/);
     assert.match(s.worker!.environment!.IMAGE_SCANNING_STORE!, /^postgres:\/\/[^@]+@postgresql:5432\/image_scanning$/);
     assert.equal(env.TRIVY_CACHE_BACKEND, 'redis://127.0.0.1:17534', 'the password comes from the secret file, as in compose');
