@@ -1,7 +1,8 @@
 // The Web UI of the embedded dev server, in headless Chromium: the query the README gives,
 // typed into the workflow list, finds a run and its children. Before the rename, the search
 // attribute was `Release`, a reserved word of the visibility query parser: the same query
-// answered "invalid query" and found nothing.
+// answered "invalid query" and found nothing. Each scan is named by its image in the timeline,
+// and a release waiting on a registry's pull quota says so in its timeline and current details.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -134,5 +135,68 @@ describe("the dev server's Web UI", { skip }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-scan-summary.png'), fullPage: true });
     assert.ok(text.includes(one), `the timeline names ${one}`);
     assert.doesNotMatch(text, /scan one image with Trivy/, 'no scan reads only the generic summary');
+  });
+
+  it("says in the child's page which image waits on which registry's pull quota, while it waits", async () => {
+    // The stub fails one scan with Docker Hub's 429 once: the registry is paused for 45 s (room for a
+    // loaded machine) and the scan is put off (a timer, no slot held). The page is read while the timer runs.
+    const h = await Harness.create('image-scanning-web-ui-quota-');
+    const list = images('ui-q', 0, 3);
+    const limited = list[1]!;
+    await h.scenarios({
+      default: { synthetic: 1 },
+      [limited]: { fail: `FATAL image scan error: GET https://index.docker.io/v2/rancher/ui-q-1/manifests/v1.1.0: TOOMANYREQUESTS: You have reached your pull rate limit.`, times: 1 },
+    });
+    const taskQueue = 'web-ui-quota-test';
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(h.deps({ rateLimitBackoffSeconds: 45, rateLimitDeadlineSeconds: 600 })),
+    });
+    const client = new Client({ connection, namespace: 'default' });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const { summary, shown, details } = await worker.runUntil(async () => {
+      const handle = await startRun(client, { releases: [{ name: 'v2.11.0', images: await h.writeList('q.txt', list) }], skipPublish: true }, { taskQueue });
+      const childId = `${handle.workflowId}/v2.11.0`;
+      const shown = await eventually(
+        async () => {
+          const child = await client.workflow.getHandle(childId).describe().catch(() => undefined);
+          if (!child) return undefined;
+          await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(childId)}/${child.runId}/history`);
+          await page.waitForTimeout(1500);
+          const body = await page.locator('main').innerText();
+          return body.includes("waiting on docker.io's pull quota") && body.includes(limited) ? body : undefined;
+        },
+        25_000,
+        `the wait for docker.io named on ${childId}'s page`,
+      );
+      await mkdir(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-quota-wait.png'), fullPage: true });
+      // The workflow's current details (the SDK's metadata query), under "User Metadata", still waiting.
+      // Its pane is the column under the heading (UI 2.42: heading, its bar, the column), and the
+      // UI renders the details as Markdown in a sandboxed frame there.
+      await page.getByText('User Metadata').click();
+      const pane = page.getByText('Current Details', { exact: true }).locator('xpath=ancestor::*[3]');
+      const details = await eventually(
+        async () => {
+          await page.waitForTimeout(500);
+          const text = await pane.frameLocator('iframe').locator('body').innerText({ timeout: 1000 }).catch(() => '');
+          return /waiting on docker\.io.s pull quota/.test(text) ? text : undefined;
+        },
+        12_000,
+        'the current details of the waiting release',
+      );
+      await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-quota-details.png'), fullPage: true });
+      return { summary: await handle.result(), shown, details };
+    });
+    const waitLine = shown.split('\n').find((l) => l.includes("waiting on docker.io's pull quota")) ?? '';
+    assert.match(waitLine, /1 image\(s\) waiting on docker\.io's pull quota/, waitLine);
+    assert.ok(!list.filter((i) => i !== limited).some((i) => waitLine.includes(i)) && waitLine.includes(limited), `only the put-off image is named: ${waitLine}`);
+    const detailLine = details.split('\n').find((l) => /^\d+ image\(s\) waiting on /.test(l)) ?? '';
+    assert.match(detailLine, new RegExp(`^1 image\\(s\\) waiting on docker\\.io.s pull quota until \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z: ${limited.replace(/[.]/g, '\\.')}$`), detailLine);
+    // Then the window opened, the scan ran, and nothing failed.
+    assert.equal(summary.releases[0]?.result?.failed, 0, JSON.stringify(summary.releases[0]));
+    assert.equal((await h.calls()).filter((c) => c.kind === 'scan' && c.image === limited).length, 2, 'refused once, scanned once after the wait');
   });
 });
