@@ -67,7 +67,7 @@ function waitingByRegistry(waits: Map<number, { image: string; wait: RegistryWai
 export function describeWaiting(w: RegistryWaiting): string {
   const more = w.count > w.images.length ? ` and ${w.count - w.images.length} more` : '';
   const figures = w.remaining !== undefined ? ` (ratelimit-remaining ${w.remaining}${w.limit !== undefined ? `, limit ${w.limit}` : ''})` : '';
-  return `${w.count} image(s) waiting on ${w.registry}'s pull quota${figures} until ${new Date(w.until).toISOString()}: ${w.images.join(', ')}${more}`;
+  return `${w.count} image${w.count === 1 ? '' : 's'} waiting on ${w.registry}'s pull quota${figures} until ${new Date(w.until).toISOString()}: ${w.images.join(', ')}${more}`;
 }
 
 function checkInput(input: ScanReleaseInput): void {

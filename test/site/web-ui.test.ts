@@ -191,10 +191,10 @@ describe("the dev server's Web UI", { skip }, () => {
       return { summary: await handle.result(), shown, details };
     });
     const waitLine = shown.split('\n').find((l) => l.includes("waiting on docker.io's pull quota")) ?? '';
-    assert.match(waitLine, /1 image\(s\) waiting on docker\.io's pull quota/, waitLine);
+    assert.match(waitLine, /1 image waiting on docker\.io's pull quota/, waitLine);
     assert.ok(!list.filter((i) => i !== limited).some((i) => waitLine.includes(i)) && waitLine.includes(limited), `only the put-off image is named: ${waitLine}`);
-    const detailLine = details.split('\n').find((l) => /^\d+ image\(s\) waiting on /.test(l)) ?? '';
-    assert.match(detailLine, new RegExp(`^1 image\\(s\\) waiting on docker\\.io.s pull quota until \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z: ${limited.replace(/[.]/g, '\\.')}$`), detailLine);
+    const detailLine = details.split('\n').find((l) => /^\d+ images? waiting on /.test(l)) ?? '';
+    assert.match(detailLine, new RegExp(`^1 image waiting on docker\\.io.s pull quota until \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z: ${limited.replace(/[.]/g, '\\.')}$`), detailLine);
     // Then the window opened, the scan ran, and nothing failed.
     assert.equal(summary.releases[0]?.result?.failed, 0, JSON.stringify(summary.releases[0]));
     assert.equal((await h.calls()).filter((c) => c.kind === 'scan' && c.image === limited).length, 2, 'refused once, scanned once after the wait');
